@@ -1,0 +1,43 @@
+package io.kvcache.cli;
+
+import io.kvcache.cache.KvElementType;
+import io.kvcache.inference.EngineOptions;
+import io.kvcache.inference.InferenceEngine;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The model argument and engine options shared by the commands that run a model. */
+final class ModelOptions {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "GGUF model file")
+    Path model = Path.of("");
+
+    @Option(names = "--threads", description = "compute threads (default: one per processor)")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--context", description = "context length of the KV cache (default: the model's, at most 4096)")
+    int context;
+
+    @Option(names = "--kv-type", description = "K/V element type: ${COMPLETION-CANDIDATES} (default: F32)")
+    KvElementType kvType = KvElementType.F32;
+
+    InferenceEngine load(PrintWriter progress) {
+        if (!Files.isRegularFile(model)) {
+            throw new IllegalArgumentException("model file not found: " + model.toAbsolutePath() + " (check the path)");
+        }
+        long start = System.nanoTime();
+        progress.print("Loading " + model.getFileName() + " ...");
+        progress.flush();
+        InferenceEngine engine = InferenceEngine.load(model, new EngineOptions(threads));
+        progress.printf(" %s, %d layers, %d threads, loaded in %d ms%n", engine.config().architecture(),
+                engine.config().layers(), engine.threads(), (System.nanoTime() - start) / 1_000_000);
+        progress.flush();
+        return engine;
+    }
+
+    int contextFor(InferenceEngine engine) {
+        return context > 0 ? context : Math.min(engine.config().contextLength(), 4096);
+    }
+}

@@ -1,0 +1,213 @@
+package io.kvcache.inference;
+
+import io.kvcache.cache.KvCache;
+import io.kvcache.cache.KvCacheSpec;
+import io.kvcache.cache.KvElementType;
+import io.kvcache.cache.KvSequence;
+import io.kvcache.gguf.GgufFile;
+import io.kvcache.model.LlamaModel;
+import io.kvcache.model.LlamaWeights;
+import io.kvcache.model.ModelConfig;
+import io.kvcache.model.UnsupportedModelException;
+import io.kvcache.tensor.ComputePool;
+import io.kvcache.tokenizer.ChatTemplate;
+import io.kvcache.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A loaded model: the memory-mapped GGUF file, its configuration and weights, and a compute pool.
+ *
+ * <pre>{@code
+ * try (InferenceEngine engine = InferenceEngine.load(Path.of("model.gguf"));
+ *      KvCache cache = engine.createKvCache();
+ *      KvSequence seq = cache.newSequence()) {
+ *     float[] logits = engine.forward(seq, new int[] {1, 403, 407});
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: any number of threads may call {@link #forward} at once, each with its own
+ * sequence. {@link #close()} unmaps the model; call it only when no forward pass runs.
+ */
+public final class InferenceEngine implements AutoCloseable {
+    private final GgufFile file;
+    private final ModelConfig config;
+    private final LlamaModel model;
+    private final ComputePool pool;
+    private final @Nullable Tokenizer tokenizer;
+    private final @Nullable RuntimeException tokenizerProblem;
+    private final ChatTemplate chatTemplate;
+
+    private InferenceEngine(GgufFile file, EngineOptions options) {
+        this.file = file;
+        this.config = ModelConfig.from(file);
+        LlamaWeights weights = LlamaWeights.load(file, config);
+        Tokenizer t = null;
+        RuntimeException problem = null;
+        try {
+            t = Tokenizer.fromGguf(file.metadata());
+        } catch (RuntimeException e) {
+            problem = e;
+        }
+        this.tokenizer = t;
+        this.tokenizerProblem = problem;
+        this.chatTemplate = ChatTemplate.detect(file.metadata(), ChatTemplate.CHATML);
+        this.pool = ComputePool.create(options.threads());
+        this.model = new LlamaModel(config, weights, pool);
+    }
+
+    /** Loads a model with default options (one compute thread per processor). */
+    public static InferenceEngine load(Path path) {
+        return load(path, EngineOptions.defaults());
+    }
+
+    /**
+     * Loads a model: maps the file, validates it, reads the configuration and binds the weights.
+     *
+     * @throws io.kvcache.gguf.GgufFormatException when the file is not valid GGUF
+     * @throws io.kvcache.model.UnsupportedModelException when the model cannot run here
+     * @throws java.io.UncheckedIOException when the file cannot be read
+     */
+    public static InferenceEngine load(Path path, EngineOptions options) {
+        GgufFile file = GgufFile.open(path);
+        try {
+            return new InferenceEngine(file, options);
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Wraps an already-open file (e.g. a synthetic model in memory); the engine closes it. */
+    public static InferenceEngine of(GgufFile file, EngineOptions options) {
+        try {
+            return new InferenceEngine(file, options);
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public GgufFile file() {
+        return file;
+    }
+
+    /**
+     * The tokenizer built from the model's {@code tokenizer.ggml.*} metadata.
+     *
+     * @throws io.kvcache.model.UnsupportedModelException when the file has no usable tokenizer
+     */
+    public Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new UnsupportedModelException(file.name() + " has no usable tokenizer: "
+                    + (tokenizerProblem == null ? "missing metadata" : tokenizerProblem.getMessage()), tokenizerProblem);
+        }
+        return tokenizer;
+    }
+
+    /** The chat template named by {@code tokenizer.chat_template}, or ChatML when the file has none. */
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
+    /** Compute threads in use. */
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** The cache geometry this model needs, at its full context length, F32 K/V. */
+    public KvCacheSpec kvCacheSpec() {
+        return kvCacheSpec(config.contextLength(), KvElementType.F32);
+    }
+
+    /** The cache geometry for a (possibly smaller) context and another K/V element type. */
+    public KvCacheSpec kvCacheSpec(int contextLength, KvElementType elementType) {
+        return KvCacheSpec.builder()
+                .layers(config.layers())
+                .kvHeads(config.kvHeads())
+                .headDim(config.headDim())
+                .contextLength(contextLength)
+                .elementType(elementType)
+                .build();
+    }
+
+    /** A builder preset for this model, to set budget, strategy, sequences, window... */
+    public KvCache.Builder kvCacheBuilder() {
+        return KvCache.builder(kvCacheSpec());
+    }
+
+    /** A cache for this model at full context with F32 K/V and default settings. */
+    public KvCache createKvCache() {
+        return kvCacheBuilder().build();
+    }
+
+    /** A cache for this model with a smaller context and/or another K/V element type. */
+    public KvCache createKvCache(int contextLength, KvElementType elementType) {
+        return KvCache.builder(kvCacheSpec(contextLength, elementType)).build();
+    }
+
+    /**
+     * Feeds {@code tokens} after what the sequence holds and returns the logits of the last one.
+     * Honours the cache strategy: when the strategy does not keep a sequence of this length, or
+     * the sequence was preempted, its whole history is recomputed first.
+     */
+    public float[] forward(KvSequence sequence, int[] tokens) {
+        return run(sequence, tokens, false);
+    }
+
+    /** Like {@link #forward} but returns logits of every new position, row-major. */
+    public float[] forwardAll(KvSequence sequence, int[] tokens) {
+        return run(sequence, tokens, true);
+    }
+
+    private float[] run(KvSequence sequence, int[] tokens, boolean allLogits) {
+        checkSpec(sequence);
+        int[] history = null;
+        if (sequence.isPreempted()) {
+            history = sequence.tokens();
+        } else if (!sequence.isEmpty() && !sequence.strategy().keepsSequenceOf(sequence.length() + tokens.length)) {
+            history = sequence.tokens();
+        }
+        if (history == null || history.length == 0) {
+            return model.forward(sequence, tokens, allLogits);
+        }
+        sequence.clear();
+        int[] all = new int[history.length + tokens.length];
+        System.arraycopy(history, 0, all, 0, history.length);
+        System.arraycopy(tokens, 0, all, history.length, tokens.length);
+        float[] logits = model.forward(sequence, all, allLogits);
+        if (!allLogits) {
+            return logits;
+        }
+        int vocab = config.vocabularySize();
+        float[] tail = new float[tokens.length * vocab];
+        System.arraycopy(logits, history.length * vocab, tail, 0, tail.length);
+        return tail;
+    }
+
+    private void checkSpec(KvSequence sequence) {
+        KvCacheSpec spec = sequence.spec();
+        if (spec.layers() != config.layers() || spec.kvHeads() != config.kvHeads() || spec.headDim() != config.headDim()) {
+            throw new IllegalArgumentException("the sequence's cache has layers=" + spec.layers() + ", kvHeads="
+                    + spec.kvHeads() + ", headDim=" + spec.headDim() + " but the model needs layers=" + config.layers()
+                    + ", kvHeads=" + config.kvHeads() + ", headDim=" + config.headDim()
+                    + "; create the cache with engine.createKvCache()");
+        }
+    }
+
+    /** Stops the compute threads and unmaps the model file. */
+    @Override
+    public void close() {
+        pool.close();
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return "InferenceEngine[" + config.name() + ", " + config.architecture() + ", " + config.layers() + " layers]";
+    }
+}

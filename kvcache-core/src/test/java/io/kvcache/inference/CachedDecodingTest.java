@@ -1,0 +1,84 @@
+package io.kvcache.inference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvcache.cache.KvCache;
+import io.kvcache.cache.KvElementType;
+import io.kvcache.cache.KvSequence;
+import io.kvcache.gguf.GgmlType;
+import io.kvcache.gguf.GgufFile;
+import io.kvcache.model.SyntheticModel;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Decoding through the cache must give the logits a full recomputation gives: prefill, then 64
+ * one-token steps, each compared with a fresh sequence that runs the whole history in one batch.
+ */
+class CachedDecodingTest {
+    private static final int PROMPT = 19;
+    private static final int STEPS = 64;
+
+    /**
+     * Cached and recomputed runs store the same (possibly quantized) K/V and read them back the
+     * same way, so even F16 and Q8_0 K/V agree closely; the bound for them is 1e-3 relative.
+     */
+    @ParameterizedTest(name = "{0} heads={2}/{3} headDim={4} {5} kv={6}")
+    @CsvSource({
+            "llama, 4, 4, 4, 32,  F32,  F32",
+            "llama, 2, 8, 4, 32,  F32,  F32",
+            "llama, 2, 8, 2, 64,  F32,  F32",
+            "llama, 1, 4, 1, 128, F32,  F32",
+            "qwen2, 2, 8, 2, 32,  F32,  F32",
+            "llama, 2, 8, 2, 32,  F16,  F32",
+            "llama, 2, 8, 2, 32,  Q8_0, F32",
+            "llama, 2, 8, 2, 32,  Q4_0, F32",
+            "llama, 2, 4, 2, 64,  Q4_K, F32",
+            "llama, 2, 4, 2, 64,  Q6_K, F32",
+            "llama, 2, 8, 2, 32,  F32,  F16",
+            "llama, 2, 8, 2, 32,  F32,  Q8_0",
+            "qwen2, 2, 8, 4, 64,  Q8_0, Q8_0",
+    })
+    void cachedStepsEqualRecomputation(String arch, int layers, int heads, int kvHeads, int headDim, GgmlType weights,
+            KvElementType kvType) {
+        int dim = heads * headDim;
+        byte[] gguf = SyntheticModel.builder().architecture(arch).layers(layers).heads(heads).kvHeads(kvHeads)
+                .headDim(headDim).embeddingLength(Math.max(256, dim)).feedForwardLength(512).vocabularySize(512)
+                .weightType(weights).seed(layers * 31L + heads * 7L + headDim).build();
+        double bound = kvType == KvElementType.F32 ? 1e-4 : 1e-3;
+        SplittableRandom rng = new SplittableRandom(7);
+        int[] all = rng.ints(PROMPT + STEPS, 3, 512).toArray();
+        try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(gguf), new EngineOptions(2));
+             KvCache cache = engine.createKvCache(256, kvType);
+             KvSequence cached = cache.newSequence()) {
+            float[] logits = engine.forward(cached, Arrays.copyOf(all, PROMPT));
+            assertClose(recompute(engine, cache, PROMPT, all), logits, bound, "prefill");
+            for (int s = 0; s < STEPS; s++) {
+                int n = PROMPT + s + 1;
+                logits = engine.forward(cached, new int[] {all[n - 1]});
+                assertClose(recompute(engine, cache, n, all), logits, bound, "step " + s);
+            }
+            assertEquals(PROMPT + STEPS, cached.length());
+        }
+    }
+
+    private static float[] recompute(InferenceEngine engine, KvCache cache, int n, int[] all) {
+        try (KvSequence fresh = cache.newSequence()) {
+            return engine.forward(fresh, Arrays.copyOf(all, n));
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual, double relative, String where) {
+        double scale = 0;
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+        }
+        assertTrue(scale > 0, "logits are all zero: the synthetic model is degenerate");
+        assertTrue(worst <= relative * scale, where + ": max |diff| " + worst + " > " + relative + " * " + scale);
+    }
+}
