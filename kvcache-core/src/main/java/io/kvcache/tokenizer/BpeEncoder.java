@@ -15,7 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * or extra ids for merge results that are not tokens), so a merge lookup is one hash probe.
  * Results are cached per word in a bounded concurrent map. Thread-safe.
  */
-final class BpeEncoder {
+final class BpeEncoder implements FragmentEncoder {
 
     private static final int CACHE_LIMIT = 1 << 16;
 
@@ -66,8 +66,9 @@ final class BpeEncoder {
         return ((long) left << 32) | (right & 0xFFFFFFFFL);
     }
 
-    /** Appends the tokens of {@code text} (a fragment without special tokens) to {@code out}. */
-    void encode(String text, IntList out) {
+    /** Pre-tokenizes {@code text} and appends the tokens of each word; no space prefix in byte-level BPE. */
+    @Override
+    public void encode(String text, boolean atStartOrAfterSpecial, IntList out) {
         for (String word : preTokenizer.split(text)) {
             int[] tokens = cache.get(word);
             if (tokens == null) {

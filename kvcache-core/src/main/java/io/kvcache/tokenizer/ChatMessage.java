@@ -3,7 +3,7 @@ package io.kvcache.tokenizer;
 import java.util.Objects;
 
 /**
- * One turn of a conversation. Immutable.
+ * One turn of a conversation. Immutable and thread-safe.
  *
  * @param role {@code system}, {@code user} or {@code assistant} (other roles are rendered as given
  *     by templates that allow them)

@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * The {@link Tokenizer} for both GGUF vocabulary kinds: special-token splitting, BOS/EOS and
- * decoding are shared; the word-level encoding is {@link SpmEncoder} or {@link BpeEncoder}.
+ * decoding are shared; fragments between special tokens go to {@link SpmEncoder} or {@link BpeEncoder}.
  * Immutable and thread-safe.
  */
 final class GgufTokenizer implements Tokenizer {
@@ -17,8 +17,7 @@ final class GgufTokenizer implements Tokenizer {
 
     private final Vocabulary vocab;
     private final boolean spm;
-    private final SpmEncoder spmEncoder;
-    private final BpeEncoder bpeEncoder;
+    private final FragmentEncoder encoder;
     private final boolean cleanSpaces;
     /** Output bytes of every token with control tokens rendered. */
     private final byte[][] renderedBytes;
@@ -27,16 +26,14 @@ final class GgufTokenizer implements Tokenizer {
         this.vocab = vocab;
         this.spm = vocab.model.equals("llama");
         if (spm) {
-            this.spmEncoder = new SpmEncoder(vocab);
-            this.bpeEncoder = null;
+            this.encoder = new SpmEncoder(vocab);
             this.cleanSpaces = false;
         } else {
             PreTokenizer pre = PreTokenizer.forName(vocab.pre);
             String[] merges = md.optionalArray("tokenizer.ggml.merges").map(a -> a.asStrings())
                     .orElseThrow(() -> new IllegalArgumentException("gpt2 tokenizer without tokenizer.ggml.merges; "
                             + "the GGUF file is incomplete, reconvert it with llama.cpp's convert_hf_to_gguf.py"));
-            this.spmEncoder = null;
-            this.bpeEncoder = new BpeEncoder(vocab, pre, merges);
+            this.encoder = new BpeEncoder(vocab, pre, merges);
             this.cleanSpaces = pre.cleanSpaces;
         }
         this.renderedBytes = new byte[vocab.size()][];
@@ -90,19 +87,17 @@ final class GgufTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        List<Object> fragments = splitOnSpecialTokens(text, parseSpecial);
-        boolean previousWasSpecial = true; // SentencePiece prefixes a space at the start and after specials
-        for (Object fragment : fragments) {
-            if (fragment instanceof Integer special) {
-                out.add(special);
-                previousWasSpecial = true;
-            } else if (spm) {
-                String raw = (String) fragment;
-                String prefixed = vocab.addSpacePrefix && previousWasSpecial ? " " + raw : raw;
-                spmEncoder.encode(prefixed.replace(" ", SPM_SPACE), out);
-                previousWasSpecial = false;
-            } else {
-                bpeEncoder.encode((String) fragment, out);
+        boolean previousWasSpecial = true;
+        for (Fragment fragment : splitOnSpecialTokens(text, parseSpecial)) {
+            switch (fragment) {
+                case Special special -> {
+                    out.add(special.id);
+                    previousWasSpecial = true;
+                }
+                case Text raw -> {
+                    encoder.encode(raw.text, previousWasSpecial, out);
+                    previousWasSpecial = false;
+                }
             }
         }
         if (addSpecial && vocab.addEos) {
@@ -111,42 +106,52 @@ final class GgufTokenizer implements Tokenizer {
         return out.toArray();
     }
 
+    /** A piece of input: plain text, or a special token found in it. */
+    private sealed interface Fragment permits Text, Special {
+    }
+
+    private record Text(String text) implements Fragment {
+    }
+
+    private record Special(int id) implements Fragment {
+    }
+
     /**
-     * The input as text fragments (String) and special tokens (Integer), found the way llama.cpp's
+     * The input as text fragments and special tokens, found the way llama.cpp's
      * {@code tokenizer_st_partition} does: for each special token, longest text first, split every
      * remaining text fragment at each of its occurrences.
      */
-    private List<Object> splitOnSpecialTokens(String text, boolean parseSpecial) {
-        List<Object> fragments = new ArrayList<>();
+    private List<Fragment> splitOnSpecialTokens(String text, boolean parseSpecial) {
+        List<Fragment> fragments = new ArrayList<>();
         if (text.isEmpty()) {
             return fragments;
         }
-        fragments.add(text);
+        fragments.add(new Text(text));
         for (int id : vocab.specialsLongestFirst) {
             if (!parseSpecial && vocab.isHiddenUnlessRendered(id)) {
                 continue; // control and unknown tokens only when asked; user-defined ones always
             }
             String special = vocab.pieces[id];
             for (int f = 0; f < fragments.size(); f++) {
-                if (!(fragments.get(f) instanceof String s)) {
+                if (!(fragments.get(f) instanceof Text(String s))) {
                     continue;
                 }
                 int at = s.indexOf(special);
                 if (at < 0) {
                     continue;
                 }
-                List<Object> parts = new ArrayList<>();
+                List<Fragment> parts = new ArrayList<>();
                 int from = 0;
                 while (at >= 0) {
                     if (at > from) {
-                        parts.add(s.substring(from, at));
+                        parts.add(new Text(s.substring(from, at)));
                     }
-                    parts.add(id);
+                    parts.add(new Special(id));
                     from = at + special.length();
                     at = s.indexOf(special, from);
                 }
                 if (from < s.length()) {
-                    parts.add(s.substring(from));
+                    parts.add(new Text(s.substring(from)));
                 }
                 fragments.remove(f);
                 fragments.addAll(f, parts);

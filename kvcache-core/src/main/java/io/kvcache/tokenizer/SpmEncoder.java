@@ -10,9 +10,11 @@ import java.util.PriorityQueue;
  * characters, repeatedly merge the adjacent pair whose concatenation is the vocabulary token with
  * the highest score (ties: leftmost), then map leftover symbols that are not tokens to byte tokens
  * ({@code <0xNN>}), or to the unknown token when the vocabulary has no byte tokens.
- * Stateless and thread-safe; each call uses its own working arrays.
+ * Immutable and thread-safe; each call uses its own working arrays.
  */
-final class SpmEncoder {
+final class SpmEncoder implements FragmentEncoder {
+
+    private static final String SPM_SPACE = "\u2581";
 
     private final Vocabulary vocab;
     private final int[] byteTokens = new int[256];
@@ -31,8 +33,15 @@ final class SpmEncoder {
     private record Bigram(int left, int right, float score, int length) {
     }
 
+    /** Adds the space prefix where SentencePiece does, writes spaces as {@code ▁}, then merges. */
+    @Override
+    public void encode(String fragment, boolean atStartOrAfterSpecial, IntList out) {
+        String prefixed = vocab.addSpacePrefix && atStartOrAfterSpecial ? " " + fragment : fragment;
+        encodeEscaped(prefixed.replace(" ", SPM_SPACE), out);
+    }
+
     /** Appends the tokens of {@code text} (already with {@code ▁} for spaces) to {@code out}. */
-    void encode(String text, IntList out) {
+    void encodeEscaped(String text, IntList out) {
         int n = text.codePointCount(0, text.length());
         if (n == 0) {
             return;

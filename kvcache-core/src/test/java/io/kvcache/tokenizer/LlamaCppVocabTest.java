@@ -2,6 +2,7 @@ package io.kvcache.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvcache.gguf.GgufFile;
 import io.kvcache.testing.SharedModels;
@@ -12,8 +13,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -72,6 +77,47 @@ class LlamaCppVocabTest {
     private static String preview(String s) {
         String escaped = s.replace("\n", "\\n").replace("\t", "\\t");
         return escaped.length() > 40 ? escaped.substring(0, 40) + "…" : escaped;
+    }
+
+    @Test
+    void concurrentEncodingAgreesWithTheVectors() throws Exception {
+        // as test-tokenizer-0, which tokenizes from several threads at once: tokenizers are shared
+        for (String file : List.of("ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf")) {
+            Path path = SharedModels.model("vocab/" + file);
+            Tokenizer tokenizer;
+            try (GgufFile gguf = GgufFile.open(path)) {
+                tokenizer = Tokenizer.fromGguf(gguf.metadata());
+            }
+            List<Case> cases = readCases(path);
+            try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+                List<Future<Boolean>> results = new ArrayList<>();
+                for (int thread = 0; thread < 4; thread++) {
+                    results.add(pool.submit(() -> {
+                        for (int round = 0; round < 20; round++) {
+                            for (Case c : cases) {
+                                if (!Arrays.equals(c.ids, tokenizer.encode(c.text, false, false))) {
+                                    return false;
+                                }
+                            }
+                        }
+                        return true;
+                    }));
+                }
+                for (Future<Boolean> result : results) {
+                    assertTrue(result.get(), file);
+                }
+            }
+        }
+    }
+
+    @Test
+    void emptyTextGivesOnlyTheSpecialTokens() throws IOException {
+        try (GgufFile gguf = GgufFile.open(SharedModels.model("vocab/ggml-vocab-llama-spm.gguf"))) {
+            Tokenizer spm = Tokenizer.fromGguf(gguf.metadata());
+            assertArrayEquals(new int[] {1}, spm.encode(""), "as SentencePiece: BOS alone");
+            assertArrayEquals(new int[0], spm.encode("", false, false));
+            assertEquals("", spm.decode(new int[0]));
+        }
     }
 
     @TestFactory
