@@ -200,6 +200,31 @@ class SamplerTest {
     }
 
     @Test
+    void samplingAllocatesNothingAfterWarmUp() {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        float[] logits = new float[32_000];
+        Random r = new Random(3);
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) r.nextGaussian();
+        }
+        for (SamplerSettings settings : new SamplerSettings[] {
+                SamplerSettings.defaults().toBuilder().repetitionPenalty(1.1f).seed(1L).build(),
+                SamplerSettings.greedy(),
+                plain().topP(0.9f).seed(2L).build()}) {
+            Sampler s = Sampler.create(settings);
+            for (int i = 0; i < 300; i++) { // warm-up: buffers grow, JIT compiles
+                s.accept(s.sample(logits));
+            }
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 200; i++) {
+                s.accept(s.sample(logits));
+            }
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < 16_384, settings + " allocated " + allocated + " bytes in 200 calls");
+        }
+    }
+
+    @Test
     void rejectsBadInput() {
         Sampler s = Sampler.create(SamplerSettings.defaults());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.sample(new float[3], 4));
