@@ -14,6 +14,7 @@ import java.util.List;
 final class GgufTokenizer implements Tokenizer {
 
     private static final String SPM_SPACE = "\u2581";
+    private static final byte[] NO_BYTES = new byte[0];
 
     private final Vocabulary vocab;
     private final boolean spm;
@@ -183,7 +184,7 @@ final class GgufTokenizer implements Tokenizer {
     private byte[] bytes(int id, boolean renderSpecial) {
         checkId(id);
         if (!renderSpecial && vocab.isHiddenUnlessRendered(id)) {
-            return new byte[0];
+            return NO_BYTES;
         }
         return renderedBytes[id];
     }
