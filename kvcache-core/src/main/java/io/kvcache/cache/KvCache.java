@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The KV cache pool: off-heap blocks shared by up to {@code maxSequences} {@link KvSequence}s.
@@ -229,6 +230,17 @@ public final class KvCache implements AutoCloseable {
                 infos.add(s.infoLocked(now));
             }
             return List.copyOf(infos);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A snapshot of the live sequence with this id, or {@code null} if none is open (closed or unknown id). */
+    public @Nullable SequenceInfo sequenceInfo(long sequenceId) {
+        lock.lock();
+        try {
+            PagedSequence sequence = live.get(sequenceId);
+            return sequence == null ? null : sequence.infoLocked(System.nanoTime());
         } finally {
             lock.unlock();
         }

@@ -17,9 +17,9 @@ import org.jspecify.annotations.Nullable;
  * ({@code -1} where no block is held: not yet reserved, or dropped by the sliding window).
  *
  * <p>Metadata changes happen under the cache lock (other threads read it for statistics and may
- * preempt the sequence); K/V bytes are written and read without it. A {@link #guard} state
- * ({@code 0} idle, {@code n > 0} readers, {@code -1} one mutator) detects overlapping use and lets
- * a preempting thread take the sequence only when nobody is using it.
+ * preempt the sequence); K/V bytes are written and read without it. The {@link #guard} detects
+ * overlapping use by callers (which throws) and lets a preempting thread take the sequence only
+ * when nobody is using it; a caller arriving during that short window waits for it to end.
  */
 final class PagedSequence implements KvSequence {
     private final KvCache cache;
@@ -30,7 +30,11 @@ final class PagedSequence implements KvSequence {
     private final long openedNanos = System.nanoTime();
     private final int blockSize;
     private final int headDim;
-    private final AtomicInteger guard = new AtomicInteger();
+    private static final int IDLE = 0;
+    private static final int WRITING = -1;
+    private static final int PREEMPTING = Integer.MIN_VALUE;
+    /** {@link #IDLE}, a reader count, {@link #WRITING} (the owner mutates) or {@link #PREEMPTING} (another thread). */
+    private final AtomicInteger guard = new AtomicInteger(IDLE);
 
     private final int[] table;
     private final long[] chainHash;
@@ -60,23 +64,30 @@ final class PagedSequence implements KvSequence {
     // ---------------------------------------------------------------- guard
 
     private void beginWrite() {
-        if (!guard.compareAndSet(0, -1)) {
-            ensureUsable();
-            throw concurrentUse();
+        while (!guard.compareAndSet(IDLE, WRITING)) {
+            if (guard.get() != PREEMPTING) {
+                ensureUsable();
+                throw concurrentUse();
+            }
+            Thread.onSpinWait(); // another thread is preempting this sequence under the pool lock: brief
         }
         if (closed || cache.closed) {
-            guard.set(0);
+            guard.set(IDLE);
             ensureUsable();
         }
     }
 
     private void endWrite() {
-        guard.set(0);
+        guard.set(IDLE);
     }
 
     private void beginRead() {
         while (true) {
             int state = guard.get();
+            if (state == PREEMPTING) {
+                Thread.onSpinWait();
+                continue;
+            }
             if (state < 0) {
                 ensureUsable();
                 throw concurrentUse();
@@ -494,11 +505,14 @@ final class PagedSequence implements KvSequence {
         if (closed) {
             return;
         }
-        if (!guard.compareAndSet(0, -1)) {
+        while (!guard.compareAndSet(IDLE, WRITING)) {
             if (closed) {
                 return;
             }
-            throw concurrentUse();
+            if (guard.get() != PREEMPTING) {
+                throw concurrentUse();
+            }
+            Thread.onSpinWait();
         }
         try {
             cache.lock.lock();
@@ -514,7 +528,7 @@ final class PagedSequence implements KvSequence {
                 cache.lock.unlock();
             }
         } finally {
-            guard.set(0);
+            guard.set(IDLE);
         }
     }
 
@@ -534,7 +548,7 @@ final class PagedSequence implements KvSequence {
 
     /** Drops this sequence's K/V if no thread is using it right now; keeps its token history. */
     boolean tryPreemptLocked() {
-        if (closed || preempted || !guard.compareAndSet(0, -1)) {
+        if (closed || preempted || !guard.compareAndSet(IDLE, PREEMPTING)) {
             return false;
         }
         try {
@@ -543,7 +557,7 @@ final class PagedSequence implements KvSequence {
             preempted = true;
             return true;
         } finally {
-            guard.set(0);
+            guard.set(IDLE);
         }
     }
 
