@@ -1,0 +1,134 @@
+package io.kvcache.cache;
+
+/**
+ * One conversation's view of a {@link KvCache}: a block table, a committed length and the token ids
+ * of the committed positions.
+ *
+ * <p><b>Thread safety:</b> one thread at a time. Mutating calls ({@link #reserve}, {@link #store},
+ * {@link #advance}, {@link #truncate}, {@link #clear}, {@link #fork}, {@link #close}) are exclusive;
+ * read calls ({@link #readKey}, {@link #readValue}, {@link #attention}) may run concurrently with each
+ * other (e.g. disjoint head ranges on worker threads) but not with a mutation. Any overlap that breaks
+ * this rule is detected and throws {@link IllegalStateException} without changing anything. Use after
+ * {@link #close()} throws {@link IllegalStateException} ("sequence N is closed").
+ *
+ * <p><b>Positions:</b> positions are absolute (RoPE positions) and a sequence holds at most
+ * {@link #capacity()} = {@code spec.contextLength()} of them, also with a sliding window: the window
+ * only limits what attention sees and which blocks stay allocated.
+ *
+ * <p><b>Writing a step:</b> {@code reserve(n)}, then {@code store(layer, position, ...)} for every
+ * layer and position in {@code [length, length+n)}, then {@code advance(tokenIds)}.
+ */
+public interface KvSequence extends AutoCloseable {
+
+    /** The sequence id (unique within its cache); valid after close. */
+    long id();
+
+    /** Committed positions. */
+    int length();
+
+    /** Maximum positions: the spec's context length. */
+    int capacity();
+
+    boolean isFull();
+
+    boolean isEmpty();
+
+    /**
+     * Token ids of the committed positions ({@code -1} where they were advanced without ids). While
+     * {@link #isPreempted()}, the ids of the positions that were dropped (to recompute them); the next
+     * {@link #reserve} resumes the sequence from length 0 and forgets that history.
+     */
+    int[] tokens();
+
+    /**
+     * Makes room for positions {@code [length, length+n)}: allocates blocks, copying a shared last
+     * block first (copy-on-write). Reserving less than an existing reservation keeps it. On a
+     * preempted sequence this resumes it (empty, not preempted).
+     *
+     * @throws ContextLengthExceededException if {@code length + n > capacity()}
+     * @throws CacheFullException when no block can be had under the strategy
+     * @throws IllegalArgumentException if {@code n < 0}
+     *     (on any failure nothing changes)
+     */
+    void reserve(int n);
+
+    /**
+     * Writes K and V ({@code kvHeads*headDim} floats each, head-major) of one position of one layer,
+     * converted to the spec's element types.
+     *
+     * @throws IndexOutOfBoundsException if the layer, the arrays or offsets are out of range
+     * @throws IllegalStateException if {@code position} is outside {@code [length, length+reserved)}
+     */
+    void store(int layer, int position, float[] k, int kOffset, float[] v, int vOffset);
+
+    /**
+     * Commits the first {@code tokenIds.length} reserved positions and records their token ids; full
+     * blocks whose whole prefix has known ids become shareable through the prefix cache. With a
+     * sliding window, blocks that left the window (and hold no sink) are freed.
+     *
+     * @throws IllegalStateException if fewer positions are reserved
+     */
+    void advance(int[] tokenIds);
+
+    /** Like {@link #advance(int[])} without token ids: these blocks (and later ones) are not prefix-shareable. */
+    void advance(int n);
+
+    /**
+     * Reads K of one position, all KV heads, dequantized into {@code dst[off .. off+kvDim)}. Positions
+     * stored but not yet advanced can be read too.
+     *
+     * @throws IllegalStateException if the position was dropped by the sliding window or is not stored
+     */
+    void readKey(int layer, int position, float[] dst, int off);
+
+    /** Reads V of one position; see {@link #readKey}. */
+    void readValue(int layer, int position, float[] dst, int off);
+
+    /**
+     * Causal grouped-query attention for the query at {@code position} over every visible cached
+     * position {@code <= position} (stored positions of the current step included; with a sliding
+     * window: the sink positions plus the last {@code window} positions).
+     *
+     * <p>{@code q} holds {@code queryHeads*headDim} floats at {@code qOff}; query head {@code h} uses
+     * KV head {@code h / (queryHeads/kvHeads)}. Writes {@code softmax(q·K^T/sqrt(headDim))·V} for query
+     * heads {@code [headFrom, headTo)} into {@code out} (same layout as {@code q}). {@code scratch}
+     * must hold {@link #attentionScratchSize()} floats and belong to the calling thread. Allocates
+     * nothing.
+     */
+    void attention(int layer, int position, int queryHeads, float[] q, int qOff, float[] out, int outOff,
+                   int headFrom, int headTo, float[] scratch);
+
+    /** Floats of scratch {@link #attention(int, int, int, float[], int, float[], int, int, int, float[])} needs. */
+    int attentionScratchSize();
+
+    /** All heads with an internal scratch buffer: not for concurrent use. */
+    void attention(int layer, int position, int queryHeads, float[] q, float[] out);
+
+    /** Length 0, all blocks released, reservation and token history dropped. */
+    void clear();
+
+    /**
+     * Rolls back to {@code n} committed positions and cancels any reservation. Blocks past the new end
+     * are released; a shared block that now ends the sequence is copied on the next {@link #reserve}.
+     *
+     * @throws IllegalArgumentException if {@code n < 0 || n > length()}, or the positions needed after
+     *     the rollback were already dropped by the sliding window
+     */
+    void truncate(int n);
+
+    /**
+     * A new sequence with the same committed positions, sharing blocks copy-on-write. Counts against
+     * {@code maxSequences}.
+     *
+     * @throws IllegalStateException if positions are reserved but not yet advanced
+     * @throws CacheFullException if {@code maxSequences} sequences are open
+     */
+    KvSequence fork();
+
+    /** Whether the K/V were dropped under memory pressure; see {@link CacheStrategy#ADAPTIVE}. */
+    boolean isPreempted();
+
+    /** Idempotent; frees blocks (full blocks with known ids stay prefix-cached). */
+    @Override
+    void close();
+}

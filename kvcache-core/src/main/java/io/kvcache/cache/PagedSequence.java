@@ -1,0 +1,800 @@
+package io.kvcache.cache;
+
+import io.kvcache.cache.internal.BlockPool;
+import io.kvcache.cache.internal.Kernels;
+import io.kvcache.cache.internal.PrefixHash;
+import io.kvcache.cache.internal.RowCodec;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The {@link KvSequence} of a {@link KvCache}: a block table indexed by {@code position / blockSize}
+ * ({@code -1} where no block is held: not yet reserved, or dropped by the sliding window).
+ *
+ * <p>Metadata changes happen under the cache lock (other threads read it for statistics and may
+ * preempt the sequence); K/V bytes are written and read without it. The {@link #guard} detects
+ * overlapping use by callers (which throws) and lets a preempting thread take the sequence only
+ * when nobody is using it; a caller arriving during that short window waits for it to end.
+ */
+final class PagedSequence implements KvSequence {
+    private final KvCache cache;
+    private final KvCacheSpec spec;
+    private final BlockPool pool;
+    private final Kernels kernels;
+    private final long id;
+    private final long openedNanos = System.nanoTime();
+    private final int blockSize;
+    private final int headDim;
+    private static final int IDLE = 0;
+    private static final int WRITING = -1;
+    private static final int PREEMPTING = Integer.MIN_VALUE;
+    /** {@link #IDLE}, a reader count, {@link #WRITING} (the owner mutates) or {@link #PREEMPTING} (another thread). */
+    private final AtomicInteger guard = new AtomicInteger(IDLE);
+
+    private final int[] table;
+    private final long[] chainHash;
+    private int[] tokens = new int[64];
+    private int length;
+    private int reservedEnd;
+    private int hashedBlocks;
+    private int dropScan;
+    private boolean preempted;
+    private int @Nullable [] history;
+    private volatile boolean closed;
+    private float @Nullable [] ownScratch;
+
+    PagedSequence(KvCache cache, long id) {
+        this.cache = cache;
+        this.spec = cache.spec;
+        this.pool = cache.pool;
+        this.kernels = cache.kernels;
+        this.id = id;
+        this.blockSize = spec.blockSize();
+        this.headDim = spec.headDim();
+        this.table = new int[spec.blocksFor(spec.contextLength())];
+        Arrays.fill(table, -1);
+        this.chainHash = new long[table.length];
+    }
+
+    // ---------------------------------------------------------------- guard
+
+    private void beginWrite() {
+        while (!guard.compareAndSet(IDLE, WRITING)) {
+            if (guard.get() != PREEMPTING) {
+                ensureUsable();
+                throw concurrentUse();
+            }
+            Thread.onSpinWait(); // another thread is preempting this sequence under the pool lock: brief
+        }
+        if (closed || cache.closed) {
+            guard.set(IDLE);
+            ensureUsable();
+        }
+    }
+
+    private void endWrite() {
+        guard.set(IDLE);
+    }
+
+    private void beginRead() {
+        while (true) {
+            int state = guard.get();
+            if (state == PREEMPTING) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if (state < 0) {
+                ensureUsable();
+                throw concurrentUse();
+            }
+            if (guard.compareAndSet(state, state + 1)) {
+                break;
+            }
+        }
+        if (closed || cache.closed) {
+            guard.decrementAndGet();
+            ensureUsable();
+        }
+    }
+
+    private void endRead() {
+        guard.decrementAndGet();
+    }
+
+    private void ensureUsable() {
+        if (closed) {
+            throw new IllegalStateException("sequence " + id + " is closed; open a new one with KvCache.newSequence()");
+        }
+        cache.ensureOpen();
+    }
+
+    private IllegalStateException concurrentUse() {
+        return new IllegalStateException("sequence " + id + " is being used by another thread at the same time"
+                + " (concurrent mutation); a KvSequence must be used by one thread at a time: give each thread"
+                + " its own sequence (fork() it) or synchronize the callers");
+    }
+
+    private void ensureNotPreempted() {
+        if (preempted) {
+            throw new SequencePreemptedException(id);
+        }
+    }
+
+    // ---------------------------------------------------------------- simple queries
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public int length() {
+        ensureUsable();
+        return length;
+    }
+
+    @Override
+    public int capacity() {
+        ensureUsable();
+        return spec.contextLength();
+    }
+
+    @Override
+    public boolean isFull() {
+        return length() >= spec.contextLength();
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return length() == 0;
+    }
+
+    @Override
+    public boolean isPreempted() {
+        ensureUsable();
+        return preempted;
+    }
+
+    @Override
+    public int[] tokens() {
+        beginRead();
+        try {
+            int[] dropped = history;
+            return preempted && dropped != null ? dropped.clone() : Arrays.copyOf(tokens, length);
+        } finally {
+            endRead();
+        }
+    }
+
+    // ---------------------------------------------------------------- mutation
+
+    @Override
+    public void reserve(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("reserve(n) needs n >= 0, was " + n);
+        }
+        beginWrite();
+        try {
+            cache.lock.lock();
+            try {
+                reserveLocked(n);
+            } finally {
+                cache.lock.unlock();
+            }
+        } finally {
+            endWrite();
+        }
+    }
+
+    private void reserveLocked(int n) {
+        cache.ensureOpen();
+        if (preempted) {
+            preempted = false;
+            history = null;
+        }
+        long newEnd = (long) length + n;
+        if (newEnd > spec.contextLength()) {
+            throw new ContextLengthExceededException(id, length, n, spec.contextLength());
+        }
+        if (newEnd <= reservedEnd) {
+            return;
+        }
+        int first = length / blockSize;
+        int last = (int) ((newEnd - 1) / blockSize);
+        int needed = 0;
+        for (int idx = first; idx <= last; idx++) {
+            if (table[idx] < 0 || pool.refCount(table[idx]) > 1) {
+                needed++;
+            }
+        }
+        // Phase 1: get every block first, so a failure leaves the sequence untouched.
+        int[] fresh = new int[needed];
+        int got = 0;
+        try {
+            while (got < needed) {
+                fresh[got] = cache.allocateBlockLocked(this);
+                got++;
+            }
+        } catch (RuntimeException e) {
+            for (int i = 0; i < got; i++) {
+                pool.release(fresh[i]);
+            }
+            throw e;
+        }
+        // Phase 2: install them; a preemption in phase 1 may have made a shared block exclusive.
+        int used = 0;
+        for (int idx = first; idx <= last; idx++) {
+            int block = table[idx];
+            if (block < 0) {
+                table[idx] = fresh[used++];
+            } else if (pool.refCount(block) > 1) {
+                int copy = fresh[used++];
+                pool.copy(block, copy);
+                pool.release(block);
+                table[idx] = copy;
+            } else if (pool.isIndexed(block)) {
+                pool.unindex(block); // about to be overwritten: must no longer match its old prefix
+            }
+        }
+        while (used < got) {
+            pool.release(fresh[used++]);
+        }
+        reservedEnd = (int) newEnd;
+    }
+
+    @Override
+    public void store(int layer, int position, float[] k, int kOffset, float[] v, int vOffset) {
+        beginWrite();
+        try {
+            ensureNotPreempted();
+            Objects.checkIndex(layer, spec.layers());
+            if (position < length || position >= reservedEnd) {
+                throw new IllegalStateException("store at position " + position + " of sequence " + id
+                        + " is outside the reserved range [" + length + ", " + reservedEnd
+                        + "); call reserve(n) first and store only positions not yet advanced");
+            }
+            int kvDim = spec.kvDim();
+            Objects.checkFromIndexSize(kOffset, kvDim, k.length);
+            Objects.checkFromIndexSize(vOffset, kvDim, v.length);
+            int block = table[position / blockSize];
+            int slot = position % blockSize;
+            MemorySegment segment = pool.segment(block);
+            long base = pool.blockBase(block);
+            for (int head = 0; head < spec.kvHeads(); head++) {
+                RowCodec.encode(spec.keyType(), k, kOffset + head * headDim, headDim, segment,
+                        base + pool.keyOffset(layer, head, slot));
+                RowCodec.encode(spec.valueType(), v, vOffset + head * headDim, headDim, segment,
+                        base + pool.valueOffset(layer, head, slot));
+            }
+        } finally {
+            endWrite();
+        }
+    }
+
+    @Override
+    public void advance(int[] tokenIds) {
+        Objects.requireNonNull(tokenIds, "tokenIds");
+        advance(tokenIds.length, tokenIds);
+    }
+
+    @Override
+    public void advance(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("advance(n) needs n >= 0, was " + n);
+        }
+        advance(n, null);
+    }
+
+    private void advance(int n, int @Nullable [] tokenIds) {
+        beginWrite();
+        try {
+            cache.lock.lock();
+            try {
+                cache.ensureOpen();
+                ensureNotPreempted();
+                if ((long) length + n > reservedEnd) {
+                    throw new IllegalStateException("cannot advance sequence " + id + " by " + n + ": only "
+                            + (reservedEnd - length) + " positions are reserved; call reserve(n) and store"
+                            + " their K/V first");
+                }
+                if (tokens.length < length + n) {
+                    tokens = Arrays.copyOf(tokens, Math.min(spec.contextLength(), Math.max(length + n, tokens.length * 2)));
+                }
+                if (tokenIds != null) {
+                    System.arraycopy(tokenIds, 0, tokens, length, n);
+                } else {
+                    Arrays.fill(tokens, length, length + n, -1);
+                }
+                length += n;
+                if (cache.prefixCaching) {
+                    indexFullBlocksLocked();
+                }
+                dropOutOfWindowLocked();
+            } finally {
+                cache.lock.unlock();
+            }
+        } finally {
+            endWrite();
+        }
+    }
+
+    /** Extends the hash chain over newly full blocks whose ids are all known, indexing each block. */
+    private void indexFullBlocksLocked() {
+        while ((hashedBlocks + 1) * blockSize <= length) {
+            int from = hashedBlocks * blockSize;
+            for (int i = from; i < from + blockSize; i++) {
+                if (tokens[i] < 0) {
+                    return; // unknown id: this block and every later one cannot be named
+                }
+            }
+            long parent = hashedBlocks == 0 ? PrefixHash.ROOT : chainHash[hashedBlocks - 1];
+            long hash = cache.chainHash(parent, tokens, from);
+            chainHash[hashedBlocks] = hash;
+            int block = table[hashedBlocks];
+            if (block >= 0) {
+                pool.register(block, hash, parent, tokens, from);
+            }
+            hashedBlocks++;
+        }
+    }
+
+    /** Frees blocks that no future query can see: wholly before {@code length-window+1}, holding no sink. */
+    private void dropOutOfWindowLocked() {
+        int window = cache.window;
+        if (window == 0) {
+            return;
+        }
+        long keepFrom = (long) length - window + 1;
+        int idx = Math.max(dropScan, (cache.sinkTokens + blockSize - 1) / blockSize);
+        for (; (long) (idx + 1) * blockSize <= keepFrom; idx++) {
+            if (table[idx] >= 0) {
+                pool.release(table[idx]);
+                table[idx] = -1;
+            }
+        }
+        dropScan = idx;
+    }
+
+    /** Attaches the cached full blocks matching the prompt; called under the lock before publication. */
+    int attachPrefixLocked(int[] prompt) {
+        int maxBlocks = prompt.length == 0 ? 0 : (prompt.length - 1) / blockSize;
+        long parent = PrefixHash.ROOT;
+        int attached = 0;
+        while (attached < maxBlocks) {
+            int from = attached * blockSize;
+            long hash = cache.chainHash(parent, prompt, from);
+            int block = pool.lookup(hash, parent, prompt, from);
+            if (block < 0) {
+                break;
+            }
+            pool.retain(block);
+            table[attached] = block;
+            chainHash[attached] = hash;
+            parent = hash;
+            attached++;
+        }
+        int positions = attached * blockSize;
+        if (tokens.length < positions) {
+            tokens = new int[positions];
+        }
+        System.arraycopy(prompt, 0, tokens, 0, positions);
+        length = positions;
+        reservedEnd = positions;
+        hashedBlocks = attached;
+        dropOutOfWindowLocked();
+        return positions;
+    }
+
+    @Override
+    public void truncate(int n) {
+        beginWrite();
+        try {
+            cache.lock.lock();
+            try {
+                cache.ensureOpen();
+                if (n < 0 || n > length) {
+                    throw new IllegalArgumentException("truncate(" + n + ") on sequence " + id + " of length " + length
+                            + ": n must be in [0, length]");
+                }
+                if (cache.window > 0 && n > 0) {
+                    int needFrom = Math.max(0, n - cache.window + 1);
+                    for (int idx = needFrom / blockSize; idx <= (n - 1) / blockSize; idx++) {
+                        if (table[idx] < 0) {
+                            throw new IllegalArgumentException("cannot truncate sequence " + id + " to " + n
+                                    + ": positions from " + needFrom + " would be visible again but were already"
+                                    + " dropped by the sliding window (" + cache.window + "); truncate to at least "
+                                    + ((idx + 1) * blockSize + cache.window - 1) + " or clear() and recompute");
+                        }
+                    }
+                }
+                releaseBlocksFromLocked(spec.blocksFor(n));
+                length = n;
+                reservedEnd = n;
+                hashedBlocks = Math.min(hashedBlocks, n / blockSize);
+            } finally {
+                cache.lock.unlock();
+            }
+        } finally {
+            endWrite();
+        }
+    }
+
+    @Override
+    public void clear() {
+        beginWrite();
+        try {
+            cache.lock.lock();
+            try {
+                cache.ensureOpen();
+                resetLocked();
+                preempted = false;
+                history = null;
+            } finally {
+                cache.lock.unlock();
+            }
+        } finally {
+            endWrite();
+        }
+    }
+
+    private void resetLocked() {
+        releaseBlocksFromLocked(0);
+        length = 0;
+        reservedEnd = 0;
+        hashedBlocks = 0;
+        dropScan = 0;
+    }
+
+    private void releaseBlocksFromLocked(int firstIndex) {
+        int end = spec.blocksFor(reservedEnd);
+        for (int idx = firstIndex; idx < end; idx++) {
+            if (table[idx] >= 0) {
+                pool.release(table[idx]);
+                table[idx] = -1;
+            }
+        }
+    }
+
+    @Override
+    public KvSequence fork() {
+        beginWrite();
+        try {
+            cache.lock.lock();
+            try {
+                cache.ensureOpen();
+                ensureNotPreempted();
+                if (reservedEnd != length) {
+                    throw new IllegalStateException("cannot fork sequence " + id + " while " + (reservedEnd - length)
+                            + " reserved positions are not advanced; fork between steps (advance() or"
+                            + " truncate(length()) first)");
+                }
+                return cache.admitFork(this);
+            } finally {
+                cache.lock.unlock();
+            }
+        } finally {
+            endWrite();
+        }
+    }
+
+    /** Makes this fresh sequence a copy-on-write twin of {@code parent}; under the lock. */
+    void copyFromLocked(PagedSequence parent) {
+        int blocks = spec.blocksFor(parent.length);
+        for (int idx = 0; idx < blocks; idx++) {
+            int block = parent.table[idx];
+            if (block >= 0) {
+                pool.retain(block);
+            }
+            table[idx] = block;
+        }
+        System.arraycopy(parent.chainHash, 0, chainHash, 0, parent.hashedBlocks);
+        tokens = Arrays.copyOf(parent.tokens, Math.max(64, parent.tokens.length));
+        length = parent.length;
+        reservedEnd = parent.length;
+        hashedBlocks = parent.hashedBlocks;
+        dropScan = parent.dropScan;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        while (!guard.compareAndSet(IDLE, WRITING)) {
+            if (closed) {
+                return;
+            }
+            if (guard.get() != PREEMPTING) {
+                throw concurrentUse();
+            }
+            Thread.onSpinWait();
+        }
+        try {
+            cache.lock.lock();
+            try {
+                if (!closed) {
+                    if (!cache.closed) {
+                        resetLocked();
+                        cache.removeLocked(this);
+                    }
+                    closed = true;
+                }
+            } finally {
+                cache.lock.unlock();
+            }
+        } finally {
+            guard.set(IDLE);
+        }
+    }
+
+    // ---------------------------------------------------------------- called by the cache under its lock
+
+    boolean holdsBlocksLocked() {
+        return !closed && !preempted && reservedEnd > 0;
+    }
+
+    boolean hasNoPendingReservationLocked() {
+        return reservedEnd == length;
+    }
+
+    int lengthLocked() {
+        return length;
+    }
+
+    /** Drops this sequence's K/V if no thread is using it right now; keeps its token history. */
+    boolean tryPreemptLocked() {
+        if (closed || preempted || !guard.compareAndSet(IDLE, PREEMPTING)) {
+            return false;
+        }
+        try {
+            history = Arrays.copyOf(tokens, length);
+            resetLocked();
+            preempted = true;
+            return true;
+        } finally {
+            guard.set(IDLE);
+        }
+    }
+
+    SequenceInfo infoLocked(long nowNanos) {
+        int blocks = 0;
+        int shared = 0;
+        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
+            if (table[idx] >= 0) {
+                blocks++;
+                if (pool.refCount(table[idx]) > 1) {
+                    shared++;
+                }
+            }
+        }
+        return new SequenceInfo(id, length, blocks, shared, Duration.ofNanos(nowNanos - openedNanos));
+    }
+
+    /** Adds this sequence's block references to {@code refs} after checking its own table. */
+    void countReferencesLocked(int[] refs) {
+        if (!(0 <= length && length <= reservedEnd && reservedEnd <= spec.contextLength())) {
+            throw new IllegalStateException("sequence " + id + ": bad length " + length + " / reserved " + reservedEnd);
+        }
+        if (preempted && reservedEnd != 0) {
+            throw new IllegalStateException("sequence " + id + " is preempted but holds positions");
+        }
+        int end = spec.blocksFor(reservedEnd);
+        long keepFrom = cache.window == 0 ? 0 : (long) length - cache.window + 1;
+        int sinkBlocks = (cache.sinkTokens + blockSize - 1) / blockSize;
+        BitSet seen = new BitSet();
+        for (int idx = 0; idx < table.length; idx++) {
+            int block = table[idx];
+            if (block < 0) {
+                boolean dropped = cache.window > 0 && idx >= sinkBlocks && (long) (idx + 1) * blockSize <= keepFrom;
+                if (idx < end && !dropped) {
+                    throw new IllegalStateException("sequence " + id + " lacks a block for index " + idx);
+                }
+                continue;
+            }
+            if (idx >= end) {
+                throw new IllegalStateException("sequence " + id + " holds block " + block + " past its reserved end");
+            }
+            if (seen.get(block)) {
+                throw new IllegalStateException("sequence " + id + " references block " + block + " twice");
+            }
+            seen.set(block);
+            refs[block]++;
+        }
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    @Override
+    public void readKey(int layer, int position, float[] dst, int off) {
+        read(layer, position, dst, off, true);
+    }
+
+    @Override
+    public void readValue(int layer, int position, float[] dst, int off) {
+        read(layer, position, dst, off, false);
+    }
+
+    private void read(int layer, int position, float[] dst, int off, boolean key) {
+        beginRead();
+        try {
+            ensureNotPreempted();
+            Objects.checkIndex(layer, spec.layers());
+            Objects.checkFromIndexSize(off, spec.kvDim(), dst.length);
+            int block = storedBlock(position);
+            int slot = position % blockSize;
+            MemorySegment segment = pool.segment(block);
+            long base = pool.blockBase(block);
+            for (int head = 0; head < spec.kvHeads(); head++) {
+                if (key) {
+                    RowCodec.decode(spec.keyType(), segment, base + pool.keyOffset(layer, head, slot), headDim,
+                            dst, off + head * headDim);
+                } else {
+                    RowCodec.decode(spec.valueType(), segment, base + pool.valueOffset(layer, head, slot), headDim,
+                            dst, off + head * headDim);
+                }
+            }
+        } finally {
+            endRead();
+        }
+    }
+
+    private int storedBlock(int position) {
+        if (position < 0 || position >= reservedEnd) {
+            throw new IllegalStateException("position " + position + " of sequence " + id + " is not stored (length "
+                    + length + ", reserved up to " + reservedEnd + ")");
+        }
+        int block = table[position / blockSize];
+        if (block < 0) {
+            throw droppedPosition(position);
+        }
+        return block;
+    }
+
+    private IllegalStateException droppedPosition(int position) {
+        return new IllegalStateException("position " + position + " of sequence " + id + " was dropped by the"
+                + " sliding window (window " + cache.window + ", sink tokens " + cache.sinkTokens
+                + "); only the sinks and the last " + cache.window + " positions are kept");
+    }
+
+    @Override
+    public int attentionScratchSize() {
+        int visible = cache.window > 0
+                ? (int) Math.min(spec.contextLength(), (long) cache.window + cache.sinkTokens)
+                : spec.contextLength();
+        return visible + headDim;
+    }
+
+    @Override
+    public void attention(int layer, int position, int queryHeads, float[] q, float[] out) {
+        float[] scratch = ownScratch;
+        if (scratch == null) {
+            scratch = new float[attentionScratchSize()];
+            ownScratch = scratch;
+        }
+        attention(layer, position, queryHeads, q, 0, out, 0, 0, queryHeads, scratch);
+    }
+
+    @Override
+    public void attention(int layer, int position, int queryHeads, float[] q, int qOff, float[] out, int outOff,
+                          int headFrom, int headTo, float[] scratch) {
+        beginRead();
+        try {
+            ensureNotPreempted();
+            Objects.checkIndex(layer, spec.layers());
+            int kvHeads = spec.kvHeads();
+            if (queryHeads < kvHeads || queryHeads % kvHeads != 0) {
+                throw new IllegalArgumentException("queryHeads (" + queryHeads + ") must be a positive multiple of"
+                        + " the cache's kvHeads (" + kvHeads + ")");
+            }
+            Objects.checkFromToIndex(headFrom, headTo, queryHeads);
+            Objects.checkFromIndexSize(qOff, queryHeads * headDim, q.length);
+            Objects.checkFromIndexSize(outOff, queryHeads * headDim, out.length);
+            int scratchSize = attentionScratchSize();
+            if (scratch.length < scratchSize) {
+                throw new IllegalArgumentException("attention scratch holds " + scratch.length + " floats, needs "
+                        + scratchSize + " (attentionScratchSize())");
+            }
+            if (position < 0 || position >= reservedEnd) {
+                throw new IllegalStateException("attention at position " + position + " of sequence " + id
+                        + ": position is not stored (length " + length + ", reserved up to " + reservedEnd + ")");
+            }
+            int windowStart = cache.window > 0 ? Math.max(0, position - cache.window + 1) : 0;
+            int sinkEnd = Math.min(cache.sinkTokens, windowStart);
+            int count = sinkEnd + position + 1 - windowStart;
+            int row = scratchSize - headDim;
+            int group = queryHeads / kvHeads;
+            float scale = (float) (1.0 / Math.sqrt(headDim));
+            for (int h = headFrom; h < headTo; h++) {
+                int kvHead = h / group;
+                int qo = qOff + h * headDim;
+                int oo = outOff + h * headDim;
+                int at = scores(layer, kvHead, q, qo, 0, sinkEnd, scratch, 0, row, scale);
+                scores(layer, kvHead, q, qo, windowStart, position + 1, scratch, at, row, scale);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < count; i++) {
+                    max = Math.max(max, scratch[i]);
+                }
+                double sum = 0;
+                for (int i = 0; i < count; i++) {
+                    float e = (float) Math.exp(scratch[i] - max);
+                    scratch[i] = e;
+                    sum += e;
+                }
+                float inverse = (float) (1.0 / sum);
+                for (int i = 0; i < count; i++) {
+                    scratch[i] *= inverse;
+                }
+                Arrays.fill(out, oo, oo + headDim, 0f);
+                at = values(layer, kvHead, 0, sinkEnd, scratch, 0, out, oo, row);
+                values(layer, kvHead, windowStart, position + 1, scratch, at, out, oo, row);
+            }
+        } finally {
+            endRead();
+        }
+    }
+
+    /** Writes scaled q·k for positions [from, to) into scratch[at..]; returns the next index. */
+    private int scores(int layer, int head, float[] q, int qo, int from, int to, float[] scratch, int at, int row,
+                       float scale) {
+        KvElementType type = spec.keyType();
+        long stride = pool.keyRowBytes();
+        int position = from;
+        while (position < to) {
+            int idx = position / blockSize;
+            int end = Math.min(to, (idx + 1) * blockSize);
+            int block = table[idx];
+            if (block < 0) {
+                throw droppedPosition(position);
+            }
+            MemorySegment segment = pool.segment(block);
+            long offset = pool.blockBase(block) + pool.keyOffset(layer, head, position - idx * blockSize);
+            if (type == KvElementType.F32) {
+                for (; position < end; position++, offset += stride) {
+                    scratch[at++] = kernels.dot(q, qo, segment, offset, headDim) * scale;
+                }
+            } else {
+                for (; position < end; position++, offset += stride) {
+                    RowCodec.decode(type, segment, offset, headDim, scratch, row);
+                    scratch[at++] = kernels.dot(q, qo, scratch, row, headDim) * scale;
+                }
+            }
+        }
+        return at;
+    }
+
+    /** Adds weights[at..] times V of positions [from, to) to out[oo..]; returns the next index. */
+    private int values(int layer, int head, int from, int to, float[] weights, int at, float[] out, int oo, int row) {
+        KvElementType type = spec.valueType();
+        long stride = pool.valueRowBytes();
+        int position = from;
+        while (position < to) {
+            int idx = position / blockSize;
+            int end = Math.min(to, (idx + 1) * blockSize);
+            int block = table[idx];
+            MemorySegment segment = pool.segment(block);
+            long offset = pool.blockBase(block) + pool.valueOffset(layer, head, position - idx * blockSize);
+            if (type == KvElementType.F32) {
+                for (; position < end; position++, offset += stride) {
+                    kernels.axpy(weights[at++], segment, offset, out, oo, headDim);
+                }
+            } else {
+                for (; position < end; position++, offset += stride) {
+                    RowCodec.decode(type, segment, offset, headDim, weights, row);
+                    kernels.axpy(weights[at++], weights, row, out, oo, headDim);
+                }
+            }
+        }
+        return at;
+    }
+
+    @Override
+    public String toString() {
+        return "KvSequence[id=" + id + ", length=" + length + (preempted ? ", preempted" : "")
+                + (closed ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,78 @@
+package io.kvcache.cache.internal;
+
+import io.kvcache.cache.KvElementType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Encodes and decodes one row (one head of one position) in a {@link KvElementType}. Stateless and
+ * thread-safe. Unaligned layouts are used because a Q8_0 section (34 bytes per group) can shift the
+ * following section off a 4-byte boundary; on x86 this costs nothing.
+ */
+public final class RowCodec {
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final int GROUP = KvElementType.Q8_0_GROUP;
+    private static final int GROUP_BYTES = 34;
+
+    private RowCodec() {
+    }
+
+    /** Writes {@code n} floats from {@code src[off..]} at {@code byteOffset} in {@code type}. */
+    public static void encode(KvElementType type, float[] src, int off, int n, MemorySegment dst, long byteOffset) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(src, off, dst, FLOAT, byteOffset, n);
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst.set(SHORT, byteOffset + 2L * i, Float.floatToFloat16(src[off + i]));
+                }
+            }
+            case Q8_0 -> encodeQ8(src, off, n, dst, byteOffset);
+        }
+    }
+
+    private static void encodeQ8(float[] src, int off, int n, MemorySegment dst, long byteOffset) {
+        for (int g = 0; g < n / GROUP; g++) {
+            int base = off + g * GROUP;
+            float amax = 0f;
+            for (int i = 0; i < GROUP; i++) {
+                amax = Math.max(amax, Math.abs(src[base + i]));
+            }
+            short scaleBits = Float.floatToFloat16(amax / 127f);
+            float scale = Float.float16ToFloat(scaleBits);
+            if (Float.isInfinite(scale)) {
+                throw new IllegalArgumentException("value " + amax + " is too large for Q8_0 storage (its F16"
+                        + " scale overflows); store K/V as F32 or check the model for overflow");
+            }
+            long at = byteOffset + (long) g * GROUP_BYTES;
+            dst.set(SHORT, at, scaleBits);
+            // Quantize against the stored (rounded) scale: the error is then at most scale/2.
+            for (int i = 0; i < GROUP; i++) {
+                int q = scale == 0f ? 0 : Math.max(-127, Math.min(127, Math.round(src[base + i] / scale)));
+                dst.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) q);
+            }
+        }
+    }
+
+    /** Reads {@code n} values at {@code byteOffset} in {@code type} into {@code dst[off..]}. */
+    public static void decode(KvElementType type, MemorySegment src, long byteOffset, int n, float[] dst, int off) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(src, FLOAT, byteOffset, dst, off, n);
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[off + i] = Float.float16ToFloat(src.get(SHORT, byteOffset + 2L * i));
+                }
+            }
+            case Q8_0 -> {
+                for (int g = 0; g < n / GROUP; g++) {
+                    long at = byteOffset + (long) g * GROUP_BYTES;
+                    float scale = Float.float16ToFloat(src.get(SHORT, at));
+                    int base = off + g * GROUP;
+                    for (int i = 0; i < GROUP; i++) {
+                        dst[base + i] = scale * src.get(ValueLayout.JAVA_BYTE, at + 2 + i);
+                    }
+                }
+            }
+        }
+    }
+}
