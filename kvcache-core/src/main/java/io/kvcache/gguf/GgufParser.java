@@ -206,7 +206,7 @@ final class GgufParser {
                 need(1, key);
                 byte b = seg.get(ValueLayout.JAVA_BYTE, pos);
                 if (b != 0 && b != 1) {
-                    throw error("metadata '" + key + "' bool has value " + b + " (must be 0 or 1)", pos);
+                    throw error("metadata '" + key + "' bool has value " + Byte.toUnsignedInt(b) + " (must be 0 or 1)", pos);
                 }
                 pos++;
                 yield b == 1;

@@ -1,0 +1,86 @@
+package io.kvcache.tensor;
+
+import java.util.Objects;
+
+/**
+ * Matrix products over {@link WeightMatrix} rows, split by rows across a {@link ComputePool}.
+ * Stateless and thread-safe; the output arrays must not be written concurrently by the caller.
+ */
+public final class Kernels {
+    /**
+     * Below this many weight elements a product runs on the caller alone: waking the pool costs
+     * more than the work.
+     */
+    static final long MIN_PARALLEL_ELEMENTS = 16_384;
+
+    /** Rows per tile in {@link #matmul}: the tile's weights stay in L1/L2 while every vector passes over them. */
+    static final int MATMUL_TILE_ROWS = 4;
+
+    private Kernels() {
+    }
+
+    /**
+     * {@code out[outOff + r] = w.dot(r, x, xOff)} for every row {@code r}.
+     *
+     * @throws IndexOutOfBoundsException when {@code x} or {@code out} is too short
+     */
+    public static void matvec(WeightMatrix w, float[] x, int xOff, float[] out, int outOff, ComputePool pool) {
+        int rows = w.rows();
+        Objects.checkFromIndexSize(xOff, w.cols(), x.length);
+        Objects.checkFromIndexSize(outOff, rows, out.length);
+        if ((long) rows * w.cols() < MIN_PARALLEL_ELEMENTS) {
+            for (int r = 0; r < rows; r++) {
+                out[outOff + r] = w.dot(r, x, xOff);
+            }
+            return;
+        }
+        pool.parallelFor(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                out[outOff + r] = w.dot(r, x, xOff);
+            }
+        });
+    }
+
+    /**
+     * Batched product: {@code xs} holds {@code n} input vectors of {@code w.cols()} floats (vector
+     * {@code i} at {@code i * cols}); {@code out} receives {@code n} vectors of {@code w.rows()}
+     * floats (vector {@code i} at {@code i * rows}). Each thread walks its rows in small tiles and
+     * runs every vector over a tile before moving on, so each weight block is read from memory
+     * once per batch.
+     *
+     * @throws IllegalArgumentException when {@code n < 0}
+     * @throws IndexOutOfBoundsException when {@code xs} or {@code out} is too short
+     */
+    public static void matmul(WeightMatrix w, float[] xs, int n, float[] out, ComputePool pool) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must be >= 0, got " + n);
+        }
+        int rows = w.rows();
+        int cols = w.cols();
+        Objects.checkFromIndexSize(0, (long) n * cols, xs.length);
+        Objects.checkFromIndexSize(0, (long) n * rows, out.length);
+        if (n == 0) {
+            return;
+        }
+        if ((long) rows * cols * n < MIN_PARALLEL_ELEMENTS) {
+            matmulRows(w, xs, n, out, 0, rows);
+            return;
+        }
+        pool.parallelFor(rows, (from, to) -> matmulRows(w, xs, n, out, from, to));
+    }
+
+    private static void matmulRows(WeightMatrix w, float[] xs, int n, float[] out, int from, int to) {
+        int rows = w.rows();
+        int cols = w.cols();
+        for (int tile = from; tile < to; tile += MATMUL_TILE_ROWS) {
+            int tileEnd = Math.min(to, tile + MATMUL_TILE_ROWS);
+            for (int i = 0; i < n; i++) {
+                int xOff = i * cols;
+                int outOff = i * rows;
+                for (int r = tile; r < tileEnd; r++) {
+                    out[outOff + r] = w.dot(r, xs, xOff);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.kvcache.tensor.internal;
+
+import io.kvcache.gguf.GgmlType;
+import io.kvcache.tensor.WeightMatrix;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * Common geometry and argument checks of all matrix types. Subclasses implement the per-type
+ * scalar formulas and hand rows to the vector kernels; both work on the absolute byte offset of
+ * a row. Immutable and thread-safe.
+ */
+public abstract class BlockMatrix implements WeightMatrix {
+    protected final MemorySegment data;
+    protected final int rows;
+    protected final int cols;
+    protected final long rowBytes;
+    /** Blocks per row (elements per row for F32/F16/BF16). */
+    protected final int blocks;
+    private final GgmlType type;
+
+    protected BlockMatrix(GgmlType type, MemorySegment data, int rows, int cols) {
+        this.type = type;
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type.byteSize(cols);
+        this.blocks = cols / type.blockSize();
+    }
+
+    @Override
+    public final GgmlType type() {
+        return type;
+    }
+
+    @Override
+    public final int rows() {
+        return rows;
+    }
+
+    @Override
+    public final int cols() {
+        return cols;
+    }
+
+    @Override
+    public final void dequantizeRow(int row, float[] dst, int dstOffset) {
+        Objects.checkFromIndexSize(dstOffset, cols, dst.length);
+        dequantize(rowOffset(row), dst, dstOffset);
+    }
+
+    @Override
+    public final float dot(int row, float[] x, int xOffset) {
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        long offset = rowOffset(row);
+        return VectorSupport.ENABLED ? vectorDot(offset, x, xOffset) : scalarDot(offset, x, xOffset);
+    }
+
+    /** The scalar kernel for row {@code row}, whatever {@link VectorSupport#ENABLED} says (tests, benchmarks). */
+    public final float scalarDot(int row, float[] x, int xOffset) {
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        return scalarDot(rowOffset(row), x, xOffset);
+    }
+
+    /** The vector kernel for row {@code row}; only call when {@link VectorSupport#ENABLED}. */
+    public final float vectorDot(int row, float[] x, int xOffset) {
+        if (!VectorSupport.ENABLED) {
+            throw new IllegalStateException("Vector API kernels are disabled (see VectorSupport)");
+        }
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        return vectorDot(rowOffset(row), x, xOffset);
+    }
+
+    protected final long rowOffset(int row) {
+        Objects.checkIndex(row, rows);
+        return row * rowBytes;
+    }
+
+    /** Dequantizes the row at byte {@code offset} into {@code dst[dstOffset..]}. */
+    protected abstract void dequantize(long offset, float[] dst, int dstOffset);
+
+    protected abstract float scalarDot(long offset, float[] x, int xOffset);
+
+    protected abstract float vectorDot(long offset, float[] x, int xOffset);
+
+    @Override
+    public String toString() {
+        return type + " matrix " + rows + " x " + cols;
+    }
+}

@@ -1,0 +1,31 @@
+package io.kvcache.tensor.internal.vector;
+
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Species shared by the kernels: the preferred float species (8 or 16 lanes, checked by
+ * VectorSupport) and byte/short/int species with the same lane count, so a load of L quants
+ * widens to exactly one float vector.
+ */
+final class Species {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final VectorSpecies<Byte> B = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    static final VectorSpecies<Short> S = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
+    static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private Species() {
+    }
+
+    /** Signed bytes to floats, lane for lane. */
+    static FloatVector toFloat(ByteVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    }
+}

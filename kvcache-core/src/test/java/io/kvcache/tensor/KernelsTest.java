@@ -1,0 +1,114 @@
+package io.kvcache.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.kvcache.gguf.GgmlType;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class KernelsTest {
+    private static ComputePool[] pools;
+
+    @BeforeAll
+    static void startPools() {
+        pools = new ComputePool[] {ComputePool.create(1), ComputePool.create(2), ComputePool.create(3)};
+    }
+
+    @AfterAll
+    static void stopPools() {
+        for (ComputePool p : pools) {
+            p.close();
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        return WeightMatrix.supportedTypes().stream().flatMap(t -> (t.blockSize() == 256
+                ? Stream.of(new int[] {256, 67}, new int[] {4096, 37}, new int[] {512, 1})
+                : Stream.of(new int[] {32, 101}, new int[] {64, 5}, new int[] {256, 67}, new int[] {4096, 37}))
+                .map(rc -> Arguments.of(t, rc[0], rc[1])));
+    }
+
+    private static float[] randomVector(int n, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (rng.nextDouble() * 2 - 1);
+        }
+        return x;
+    }
+
+    private static void assertRowClose(float[] w, int cols, int r, float[] x, int xOff, float got, String what) {
+        double exact = 0;
+        double magnitude = 0;
+        for (int c = 0; c < cols; c++) {
+            exact += (double) w[r * cols + c] * x[xOff + c];
+            magnitude += Math.abs((double) w[r * cols + c] * x[xOff + c]);
+        }
+        assertEquals(exact, got, 1e-5 * magnitude + 1e-30, what + " row " + r);
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void matvecAndMatmulMatchADoubleReferenceOnEveryPoolSize(GgmlType type, int cols, int rows) {
+        byte[][] bytes = new byte[1][];
+        WeightMatrix m = WeightMatrixTest.randomMatrix(type, rows, cols, 77L * cols + rows, bytes);
+        float[] w = ReferenceDequant.dequantize(type, bytes[0], rows * cols);
+        for (ComputePool pool : pools) {
+            String what = type + " " + rows + "x" + cols + " on " + pool.threads() + " threads";
+            float[] x = randomVector(cols + 3, cols);
+            float[] out = new float[rows + 2];
+            out[0] = 42;
+            out[rows + 1] = 43;
+            Kernels.matvec(m, x, 3, out, 1, pool);
+            assertEquals(42, out[0]);
+            assertEquals(43, out[rows + 1]);
+            for (int r = 0; r < rows; r++) {
+                assertRowClose(w, cols, r, x, 3, out[1 + r], what + " matvec");
+            }
+            for (int n : new int[] {1, 3, 17}) {
+                float[] xs = randomVector(n * cols, n * 31L + cols);
+                float[] outs = new float[n * rows];
+                Kernels.matmul(m, xs, n, outs, pool);
+                for (int i = 0; i < n; i++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertRowClose(w, cols, r, xs, i * cols, outs[i * rows + r], what + " matmul n=" + n + " vector " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void matmulEqualsRepeatedMatvecExactly() {
+        byte[][] bytes = new byte[1][];
+        WeightMatrix m = WeightMatrixTest.randomMatrix(GgmlType.Q8_0, 61, 1024, 5, bytes);
+        float[] xs = randomVector(9 * 1024, 9);
+        float[] outs = new float[9 * 61];
+        Kernels.matmul(m, xs, 9, outs, pools[2]);
+        float[] one = new float[61];
+        for (int i = 0; i < 9; i++) {
+            Kernels.matvec(m, xs, i * 1024, one, 0, pools[1]);
+            for (int r = 0; r < 61; r++) {
+                assertEquals(one[r], outs[i * 61 + r], 0f, "vector " + i + " row " + r);
+            }
+        }
+    }
+
+    @Test
+    void rejectsShortArrays() {
+        byte[][] bytes = new byte[1][];
+        WeightMatrix m = WeightMatrixTest.randomMatrix(GgmlType.F32, 4, 32, 1, bytes);
+        assertThrows(IndexOutOfBoundsException.class, () -> Kernels.matvec(m, new float[31], 0, new float[4], 0, pools[0]));
+        assertThrows(IndexOutOfBoundsException.class, () -> Kernels.matvec(m, new float[32], 0, new float[4], 1, pools[0]));
+        assertThrows(IndexOutOfBoundsException.class, () -> Kernels.matmul(m, new float[63], 2, new float[8], pools[0]));
+        assertThrows(IndexOutOfBoundsException.class, () -> Kernels.matmul(m, new float[64], 2, new float[7], pools[0]));
+        assertThrows(IllegalArgumentException.class, () -> Kernels.matmul(m, new float[64], -1, new float[8], pools[0]));
+    }
+}
