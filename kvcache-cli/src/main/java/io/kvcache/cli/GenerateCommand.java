@@ -31,10 +31,10 @@ final class GenerateCommand implements Callable<Integer> {
     int maxTokens = 256;
 
     @Option(names = "--temperature", description = "0 for greedy (default: ${DEFAULT-VALUE})")
-    double temperature = 0.8;
+    float temperature = 0.8f;
 
     @Option(names = "--top-p", description = "nucleus sampling mass (default: ${DEFAULT-VALUE})")
-    double topP = 0.95;
+    float topP = 0.95f;
 
     @Option(names = "--top-k", description = "keep the k most likely tokens, 0 = off (default: ${DEFAULT-VALUE})")
     int topK = 40;

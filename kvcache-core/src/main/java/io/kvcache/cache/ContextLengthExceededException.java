@@ -18,6 +18,14 @@ public class ContextLengthExceededException extends KvCacheException {
         this.capacity = capacity;
     }
 
+    /** For callers that check before touching a sequence (e.g. a prompt longer than the context). */
+    public ContextLengthExceededException(String message, int length, int requested, int capacity) {
+        super(message);
+        this.length = length;
+        this.requested = requested;
+        this.capacity = capacity;
+    }
+
     public int length() {
         return length;
     }

@@ -94,6 +94,10 @@ public interface KvSequence extends AutoCloseable {
      * heads {@code [headFrom, headTo)} into {@code out} (same layout as {@code q}). {@code scratch}
      * must hold {@link #attentionScratchSize()} floats and belong to the calling thread. Allocates
      * nothing.
+     *
+     * <p>With F16 keys the query is rounded to F16 before the dot products, and with F16 values the
+     * attention weights are rounded to F16 before weighting: what llama.cpp's F16 matrix products
+     * do, so that logits match it.
      */
     void attention(int layer, int position, int queryHeads, float[] q, int qOff, float[] out, int outOff,
                    int headFrom, int headTo, float[] scratch);
@@ -127,6 +131,12 @@ public interface KvSequence extends AutoCloseable {
 
     /** Whether the K/V were dropped under memory pressure; see {@link CacheStrategy#ADAPTIVE}. */
     boolean isPreempted();
+
+    /** The geometry of the cache this sequence lives in. */
+    KvCacheSpec spec();
+
+    /** The strategy of the cache this sequence lives in (an engine asks it whether to recompute). */
+    CacheStrategy strategy();
 
     /** Idempotent; frees blocks (full blocks with known ids stay prefix-cached). */
     @Override

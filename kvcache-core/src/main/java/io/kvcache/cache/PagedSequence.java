@@ -155,6 +155,16 @@ final class PagedSequence implements KvSequence {
     }
 
     @Override
+    public KvCacheSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public CacheStrategy strategy() {
+        return cache.strategy();
+    }
+
+    @Override
     public boolean isPreempted() {
         ensureUsable();
         return preempted;
@@ -666,7 +676,8 @@ final class PagedSequence implements KvSequence {
         int visible = cache.window > 0
                 ? (int) Math.min(spec.contextLength(), (long) cache.window + cache.sinkTokens)
                 : spec.contextLength();
-        return visible + headDim;
+        // Scores, then one row for decoding quantized K/V, then one for the F16-rounded query.
+        return visible + 2 * headDim;
     }
 
     @Override
@@ -706,15 +717,27 @@ final class PagedSequence implements KvSequence {
             int windowStart = cache.window > 0 ? Math.max(0, position - cache.window + 1) : 0;
             int sinkEnd = Math.min(cache.sinkTokens, windowStart);
             int count = sinkEnd + position + 1 - windowStart;
-            int row = scratchSize - headDim;
+            int row = scratchSize - 2 * headDim;
+            int roundedQuery = scratchSize - headDim;
+            boolean f16Keys = spec.keyType() == KvElementType.F16;
+            boolean f16Values = spec.valueType() == KvElementType.F16;
             int group = queryHeads / kvHeads;
             float scale = (float) (1.0 / Math.sqrt(headDim));
             for (int h = headFrom; h < headTo; h++) {
                 int kvHead = h / group;
+                float[] query = q;
                 int qo = qOff + h * headDim;
+                if (f16Keys) {
+                    // As llama.cpp's F16 mat-mul does: the query meets F16 keys in F16.
+                    for (int i = 0; i < headDim; i++) {
+                        scratch[roundedQuery + i] = Float.float16ToFloat(Float.floatToFloat16(q[qo + i]));
+                    }
+                    query = scratch;
+                    qo = roundedQuery;
+                }
                 int oo = outOff + h * headDim;
-                int at = scores(layer, kvHead, q, qo, 0, sinkEnd, scratch, 0, row, scale);
-                scores(layer, kvHead, q, qo, windowStart, position + 1, scratch, at, row, scale);
+                int at = scores(layer, kvHead, query, qo, 0, sinkEnd, scratch, 0, row, scale);
+                scores(layer, kvHead, query, qo, windowStart, position + 1, scratch, at, row, scale);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int i = 0; i < count; i++) {
                     max = Math.max(max, scratch[i]);
@@ -727,7 +750,9 @@ final class PagedSequence implements KvSequence {
                 }
                 float inverse = (float) (1.0 / sum);
                 for (int i = 0; i < count; i++) {
-                    scratch[i] *= inverse;
+                    float w = scratch[i] * inverse;
+                    // Likewise the attention weights meet F16 values in F16.
+                    scratch[i] = f16Values ? Float.float16ToFloat(Float.floatToFloat16(w)) : w;
                 }
                 Arrays.fill(out, oo, oo + headDim, 0f);
                 at = values(layer, kvHead, 0, sinkEnd, scratch, 0, out, oo, row);

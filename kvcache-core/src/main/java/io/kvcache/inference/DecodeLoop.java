@@ -124,7 +124,7 @@ final class DecodeLoop {
             firstTokenNanos = System.nanoTime();
         }
         append(token);
-        String piece = tokenizer.isSpecial(token) && !request.renderSpecialTokens() ? "" : decoder.next(token);
+        String piece = tokenizer.isSpecial(token) && !request.renderSpecialTokens() ? "" : decoder.append(token);
         String out = stops.accept(piece);
         StopReason stop = null;
         if (stops.matched()) {

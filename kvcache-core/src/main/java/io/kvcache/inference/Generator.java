@@ -166,7 +166,8 @@ public final class Generator {
         int capacity = cache.spec().contextLength();
         if (prompt.length >= capacity) {
             throw new ContextLengthExceededException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + capacity + " (and one more is needed to generate); shorten the prompt or raise the context length");
+                    + capacity + " (and one more is needed to generate); shorten the prompt or raise the context length",
+                    0, prompt.length, capacity);
         }
     }
 

@@ -54,12 +54,23 @@ final class StopStringMatcher {
         return matched;
     }
 
+    /** Whether pending ends with the first {@code len} characters of {@code stop}. */
+    private boolean endsWithPrefix(String stop, int len) {
+        int from = pending.length() - len;
+        for (int i = 0; i < len; i++) {
+            if (pending.charAt(from + i) != stop.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private int longestSuffixThatStartsAStop() {
         int best = 0;
         for (String s : stops) {
             int max = Math.min(s.length() - 1, pending.length());
             for (int len = max; len > best; len--) {
-                if (pending.regionMatches(pending.length() - len, s, 0, len)) {
+                if (endsWithPrefix(s, len)) {
                     best = len;
                     break;
                 }

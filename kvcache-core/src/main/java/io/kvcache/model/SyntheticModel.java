@@ -235,7 +235,7 @@ public final class SyntheticModel {
         private static void matrix(GgufWriter w, String name, GgmlType type, int rows, int cols, double std,
                 SplittableRandom rng) {
             long[] shape = {cols, rows};
-            if (!Quantizer.canQuantize(type)) {
+            if (!Quantizer.QUANTIZABLE.contains(type)) {
                 int blocks = Math.toIntExact((long) rows * cols / type.blockSize());
                 w.addTensor(name, type, shape, Quantizer.randomBlocks(type, blocks, rng));
                 return;
