@@ -344,7 +344,7 @@ class KvSequenceTest {
             IllegalStateException dropped = assertThrows(IllegalStateException.class,
                     () -> sequence.readKey(0, 50, new float[4], 0));
             assertTrue(dropped.getMessage().contains("sliding window"), dropped.getMessage());
-            assertEquals(16 + 4 + 4, sequence.attentionScratchSize());
+            assertEquals(16 + 4 + 2 * 4, sequence.attentionScratchSize(), "window + sinks + two head rows");
             // Attention at 99 equals exact attention over sinks 0..3 and positions 84..99.
             float[] q = {0.01f, -0.02f, 0.005f, 0.01f};
             float[] out = new float[4];
@@ -443,10 +443,13 @@ class KvSequenceTest {
             sequence.advance((1 << 20) - 16);
             float[] q = new float[4];
             float[] out = new float[4];
+            java.util.concurrent.atomic.AtomicBoolean overlapSeen = new java.util.concurrent.atomic.AtomicBoolean();
             Thread reader = Thread.ofPlatform().start(() -> {
                 float[] scratch = new float[sequence.attentionScratchSize()];
                 started.countDown();
-                for (int i = 0; i < 20; i++) {
+                long readerDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                // Keep reading until the mutator has seen an overlap, however the threads are scheduled.
+                while (!overlapSeen.get() && System.nanoTime() < readerDeadline) {
                     try {
                         sequence.attention(0, (1 << 20) - 1, 1, q, 0, out, 0, 0, 1, scratch);
                     } catch (IllegalStateException overlapSeenByTheReader) {
@@ -464,9 +467,10 @@ class KvSequenceTest {
                     e = caught;
                 }
             }
+            overlapSeen.set(true);
             reader.join();
             if (e == null) {
-                throw new AssertionError("the reader finished before an overlap was seen; machine too fast?");
+                throw new AssertionError("no overlap seen in 20 s of concurrent reading and mutation");
             }
             assertTrue(e.getMessage().contains("another thread"), e.getMessage());
             assertContent(sequence, spec, 1, 0, 16);
