@@ -169,6 +169,20 @@ class GeneratorTest {
     }
 
     @Test
+    void tinyStoriesStopsByItselfFromBos() {
+        try (InferenceEngine q8 = InferenceEngine.load(SharedModels.model("TinyStories-656K-Q8_0.gguf"), new EngineOptions(2));
+             KvCache c = q8.createKvCache()) {
+            // The model often spells its end marker as sub-tokens, so the marker is also a stop string.
+            GenerationResult r = new Generator(q8, c).generate(GenerationRequest.builder().prompt("").maxTokens(400)
+                    .sampling(SamplerSettings.greedy()).stop("<|end_story|>").build());
+            assertTrue(r.stopReason() == StopReason.STOP_STRING || r.stopReason() == StopReason.END_OF_GENERATION,
+                    r.stopReason() + " after " + r.tokens().length + " tokens");
+            assertTrue(r.text().startsWith("Once upon a time"), r.text());
+            assertFalse(r.text().contains("<|end_story|>"));
+        }
+    }
+
+    @Test
     void usageReportsTimings() {
         GenerationResult r = generator.generate(GenerationRequest.greedy("Once", 16));
         assertFalse(r.usage().timeToFirstToken().isNegative());
