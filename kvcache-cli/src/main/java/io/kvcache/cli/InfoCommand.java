@@ -6,7 +6,6 @@ import io.kvcache.gguf.GgufTensorInfo;
 import io.kvcache.gguf.GgufValue;
 import io.kvcache.model.ModelConfig;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,9 +36,7 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.isRegularFile(model)) {
-            throw new IllegalArgumentException("file not found: " + model.toAbsolutePath() + " (check the path)");
-        }
+        ModelOptions.requireFile(model);
         PrintWriter out = spec.commandLine().getOut();
         try (GgufFile file = GgufFile.open(model)) {
             Map<String, Object> info = describe(file);

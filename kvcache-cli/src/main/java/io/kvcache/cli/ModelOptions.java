@@ -23,10 +23,15 @@ final class ModelOptions {
     @Option(names = "--kv-type", description = "K/V element type: ${COMPLETION-CANDIDATES} (default: F32)")
     KvElementType kvType = KvElementType.F32;
 
-    InferenceEngine load(PrintWriter progress) {
-        if (!Files.isRegularFile(model)) {
-            throw new IllegalArgumentException("model file not found: " + model.toAbsolutePath() + " (check the path)");
+    /** Fails with one clear line when the file is missing (before GGUF parsing would say less). */
+    static void requireFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("file not found: " + file.toAbsolutePath() + " (check the path)");
         }
+    }
+
+    InferenceEngine load(PrintWriter progress) {
+        ModelOptions.requireFile(model);
         long start = System.nanoTime();
         progress.print("Loading " + model.getFileName() + " ...");
         progress.flush();

@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,9 +43,7 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.isRegularFile(model)) {
-            throw new IllegalArgumentException("file not found: " + model.toAbsolutePath() + " (check the path)");
-        }
+        ModelOptions.requireFile(model);
         PrintWriter out = spec.commandLine().getOut();
         try (GgufFile file = GgufFile.open(model)) {
             Tokenizer tokenizer = Tokenizer.fromGguf(file.metadata());

@@ -28,6 +28,11 @@ public final class Json {
         return v;
     }
 
+    /** A JSON array of integers as an int array. */
+    public static int[] ints(Object list) {
+        return ((List<?>) list).stream().mapToInt(o -> ((Number) o).intValue()).toArray();
+    }
+
     private Object value() {
         ws();
         char c = s.charAt(i);

@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,14 +27,11 @@ public record ReferenceCase(String name, String model, String prompt, String kvT
             ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(logits);
             return new ReferenceCase(name, (String) m.get("model"), (String) m.get("prompt"),
                     (String) m.getOrDefault("kv_type", "f32"), ((Long) m.get("n_vocab")).intValue(),
-                    ints(m.get("prompt_tokens")), ints(m.get("greedy_tokens")), (String) m.get("greedy_text"), logits);
+                    Json.ints(m.get("prompt_tokens")), Json.ints(m.get("greedy_tokens")), (String) m.get("greedy_text"),
+                    logits);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static int[] ints(Object list) {
-        return ((List<?>) list).stream().mapToInt(o -> ((Long) o).intValue()).toArray();
     }
 
     /** Number of logits rows: prompt positions plus greedy steps. */

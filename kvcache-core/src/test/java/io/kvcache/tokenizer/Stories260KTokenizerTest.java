@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvcache.gguf.GgufFile;
+import io.kvcache.testing.Json;
 import io.kvcache.testing.SharedModels;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +31,7 @@ class Stories260KTokenizerTest {
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> reference(String name) throws IOException {
-        return (Map<String, Object>) MiniJson.parse(Files.readString(SharedModels.reference(name), StandardCharsets.UTF_8));
+        return (Map<String, Object>) Json.parse(Files.readString(SharedModels.reference(name), StandardCharsets.UTF_8));
     }
 
     @TestFactory
@@ -46,7 +47,7 @@ class Stories260KTokenizerTest {
             Map<String, Object> ref = reference(file.getFileName().toString());
             Tokenizer tokenizer = load((String) ref.get("model"));
             String prompt = (String) ref.get("prompt");
-            int[] expected = MiniJson.ints(ref.get("prompt_tokens"));
+            int[] expected = Json.ints(ref.get("prompt_tokens"));
             assertArrayEquals(expected, tokenizer.encode(prompt), "prompt_tokens of " + file.getFileName());
             List<?> pieces = (List<?>) ref.get("prompt_pieces");
             for (int i = 0; i < expected.length; i++) {
@@ -60,7 +61,7 @@ class Stories260KTokenizerTest {
     void greedyTokensDecodeToGreedyText() throws IOException {
         Map<String, Object> ref = reference("stories260K.bos.json");
         Tokenizer tokenizer = load("stories260K.gguf");
-        int[] greedy = MiniJson.ints(ref.get("greedy_tokens"));
+        int[] greedy = Json.ints(ref.get("greedy_tokens"));
         String greedyText = (String) ref.get("greedy_text");
         assertEquals(200, greedy.length);
         assertTrue(greedyText.startsWith(" Once upon a time, there was a little girl named Lily."));
