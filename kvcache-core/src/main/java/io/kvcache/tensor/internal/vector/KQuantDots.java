@@ -98,7 +98,7 @@ public final class KQuantDots {
                 long ql = offset + 64L * half;
                 long qh = offset + 128 + 32L * half;
                 long sc = offset + 192 + 8L * half;
-                // Quarter k: low bits from nibble (k / 2) of ql[32 * (k % 2) + l], high bits 2k..2k+1 of qh[l].
+                // Quarter k: low bits from nibble k / 2 of ql[32 * (k % 2) + l], high bits 2k..2k+1 of qh[l].
                 float s = q6Quarter(seg, ql, qh, false, 4, Le.s8(seg, sc), Le.s8(seg, sc + 1), x, xOffset)
                         + q6Quarter(seg, ql + 32, qh, false, 2, Le.s8(seg, sc + 2), Le.s8(seg, sc + 3), x, xOffset + 32)
                         + q6Quarter(seg, ql, qh, true, 0, Le.s8(seg, sc + 4), Le.s8(seg, sc + 5), x, xOffset + 64)
@@ -110,29 +110,24 @@ public final class KQuantDots {
     }
 
     /**
-     * One 32-element quarter of a Q6_K half: two groups of 16 with their own int8 scales. Kept as
-     * a separate method returning a float because one method holding all four quarters exceeds
-     * C2's inlining node budget, and a vector kernel that is not fully inlined boxes every vector.
+     * One 32-element quarter of a Q6_K half: two groups of 16 with their own int8 scales. A
+     * separate method returning a float: a half or a whole super-block in one method exceeds C2's
+     * inlining node budget (NodeCountInliningCutoff), and a vector kernel that is not fully
+     * inlined boxes every vector.
      */
     private static float q6Quarter(MemorySegment seg, long ql, long qh, boolean highNibble, int highShift,
             int scale0, int scale1, float[] x, int xOffset) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        for (int l = 0; l < 16; l += L) {
-            a0 = toFloat(q6(seg, ql + l, qh + l, highNibble, highShift)).fma(FloatVector.fromArray(F, x, xOffset + l), a0);
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.broadcast(F, scale0);
+        FloatVector s1 = FloatVector.broadcast(F, scale1);
+        for (int l = 0; l < 32; l += L) {
+            ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql + l, LE);
+            lo = highNibble ? lo.lanewise(VectorOperators.LSHR, 4) : lo.and((byte) 0x0F);
+            ByteVector hi = shiftBytes(ByteVector.fromMemorySegment(B, seg, qh + l, LE), highShift).and((byte) 0x30);
+            FloatVector qx = toFloat(lo.or(hi).sub((byte) 32)).mul(FloatVector.fromArray(F, x, xOffset + l));
+            acc = qx.fma(l < 16 ? s0 : s1, acc);
         }
-        for (int l = 16; l < 32; l += L) {
-            a1 = toFloat(q6(seg, ql + l, qh + l, highNibble, highShift)).fma(FloatVector.fromArray(F, x, xOffset + l), a1);
-        }
-        return a0.reduceLanes(VectorOperators.ADD) * scale0 + a1.reduceLanes(VectorOperators.ADD) * scale1;
-    }
-
-    /** L six-bit quants minus 32: a nibble of ql plus two bits of qh moved to bits 4..5. */
-    private static ByteVector q6(MemorySegment seg, long ql, long qh, boolean highNibble, int highShift) {
-        ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql, LE);
-        lo = highNibble ? lo.lanewise(VectorOperators.LSHR, 4) : lo.and((byte) 0x0F);
-        ByteVector hi = shiftBytes(ByteVector.fromMemorySegment(B, seg, qh, LE), highShift).and((byte) 0x30);
-        return lo.or(hi).sub((byte) 32);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /**
