@@ -1,6 +1,9 @@
 package io.kvcache.tensor.internal.vector;
 
-/** Loaded only after the module check: touching it without the module fails with a LinkageError. */
+/**
+ * Loaded only after the module check: touching it without the module fails with a LinkageError.
+ * Stateless, thread-safe.
+ */
 public final class VectorProbe {
     private VectorProbe() {
     }
