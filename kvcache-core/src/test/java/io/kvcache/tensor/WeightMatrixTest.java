@@ -114,7 +114,9 @@ class WeightMatrixTest {
     }
 
     static Stream<Arguments> dotCases() {
-        return TYPES.stream().flatMap(t -> (t.blockSize() == 256 ? Stream.of(256, 512, 4096) : Stream.of(32, 64, 256, 4096, 4128))
+        return TYPES.stream().flatMap(t -> (t.blockSize() == 256 ? Stream.of(256, 512, 4096)
+                : t.blockSize() == 32 ? Stream.of(32, 64, 256, 4096, 4128)
+                : Stream.of(1, 5, 37, 100, 32, 64, 256, 4096, 4128)) // plain types: tails shorter than a vector
                 .map(cols -> Arguments.of(t, cols)));
     }
 
