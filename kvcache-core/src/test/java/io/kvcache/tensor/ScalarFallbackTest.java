@@ -41,6 +41,19 @@ class ScalarFallbackTest {
                 }
                 float[] out = new float[rows];
                 Kernels.matvec(m, x, 0, out, 0, pool);
+                // A batch of 5 copies of x: exercises matmul (and its dequantize-once path).
+                float[] xs = new float[5 * cols];
+                for (int i = 0; i < 5; i++) {
+                    System.arraycopy(x, 0, xs, i * cols, cols);
+                }
+                float[] outs = new float[5 * rows];
+                Kernels.matmul(m, xs, 5, outs, pool);
+                for (int i = 0; i < 5 * rows; i++) {
+                    if (Math.abs(outs[i] - out[i % rows]) > 1e-5f * (1 + Math.abs(out[i % rows]))) {
+                        System.out.println("FAIL " + type + " matmul " + i + ": " + outs[i] + " vs " + out[i % rows]);
+                        failures++;
+                    }
+                }
                 for (int r = 0; r < rows; r++) {
                     double exact = 0;
                     double magnitude = 0;
