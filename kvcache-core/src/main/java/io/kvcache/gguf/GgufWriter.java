@@ -1,7 +1,9 @@
 package io.kvcache.gguf;
 
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,7 +91,8 @@ public final class GgufWriter {
                 case Long n -> n;
                 default -> throw new IllegalArgumentException("general.alignment must be an integer, got " + value.type());
             };
-            alignment(Math.toIntExact(Math.max(-1, Math.min(a, Integer.MAX_VALUE))));
+            // Out-of-int values become -1, which alignment() rejects with the usual message.
+            alignment(a == (int) a ? (int) a : -1);
         }
         metadata.put(key, value);
         return this;
@@ -170,8 +173,39 @@ public final class GgufWriter {
         return this;
     }
 
-    /** The complete file. */
+    /**
+     * The complete file.
+     *
+     * @throws IllegalStateException when the file would exceed the 2 GB limit of a Java array
+     *     (use {@link #write(Path)}, which streams)
+     */
     public byte[] toByteArray() {
+        byte[] header = header();
+        long size = header.length + dataBytes();
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalStateException("the file would be " + size + " bytes, too large for a byte array;"
+                    + " use write(Path) instead");
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) size);
+        try {
+            writeTo(out, header);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
+        }
+        return out.toByteArray();
+    }
+
+    /** Writes the file, replacing an existing one; streams, so files over 2 GB work. */
+    public void write(Path path) {
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(path), 1 << 20)) {
+            writeTo(out, header());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write GGUF file " + path.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Everything before the data section, padded to the alignment. */
+    private byte[] header() {
         Out out = new Out();
         out.i32(GgufFile.MAGIC);
         out.i32(version);
@@ -200,19 +234,25 @@ public final class GgufWriter {
             offset = align(offset + t.data.length);
         }
         out.pad(alignment);
-        for (Tensor t : tensors) {
-            out.write(t.data, 0, t.data.length);
-            out.pad(alignment);
-        }
         return out.toByteArray();
     }
 
-    /** Writes the file, replacing an existing one. */
-    public void write(Path path) {
-        try {
-            Files.write(path, toByteArray());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write GGUF file " + path.toAbsolutePath() + ": " + e.getMessage(), e);
+    /** Bytes of the data section: each tensor padded to the alignment. */
+    private long dataBytes() {
+        long total = 0;
+        for (Tensor t : tensors) {
+            total = align(total + t.data.length);
+        }
+        return total;
+    }
+
+    private void writeTo(OutputStream out, byte[] header) throws IOException {
+        out.write(header);
+        byte[] zeros = new byte[alignment];
+        for (Tensor t : tensors) {
+            out.write(t.data);
+            int padding = (int) (align(t.data.length) - t.data.length);
+            out.write(zeros, 0, padding);
         }
     }
 

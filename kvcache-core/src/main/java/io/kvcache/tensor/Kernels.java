@@ -1,5 +1,7 @@
 package io.kvcache.tensor;
 
+import io.kvcache.tensor.internal.VectorSupport;
+import io.kvcache.tensor.internal.vector.FloatDots;
 import java.util.Objects;
 
 /**
@@ -16,7 +18,39 @@ public final class Kernels {
     /** Rows per tile in {@link #matmul}: the tile's weights stay in L1/L2 while every vector passes over them. */
     static final int MATMUL_TILE_ROWS = 4;
 
+    /**
+     * From this batch size on, {@link #matmul} dequantizes each row of these types once and runs
+     * the batch over the floats: their on-the-fly dots cost several times a float dot.
+     */
+    static final int DEQUANTIZE_ONCE_MIN_BATCH = 4;
+
     private Kernels() {
+    }
+
+    /**
+     * {@code a[aOff .. aOff + n) . b[bOff .. bOff + n)}, vectorized when the Vector API is on
+     * (attention scores, small products).
+     *
+     * @throws IndexOutOfBoundsException when a range is out of bounds
+     */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        Objects.checkFromIndexSize(aOff, n, a.length);
+        Objects.checkFromIndexSize(bOff, n, b.length);
+        if (VectorSupport.ENABLED) {
+            return FloatDots.arrays(a, aOff, b, bOff, n);
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
+    private static boolean dequantizeOnce(WeightMatrix w, int n) {
+        return n >= DEQUANTIZE_ONCE_MIN_BATCH && switch (w.type()) {
+            case F16, Q4_1, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -46,7 +80,9 @@ public final class Kernels {
      * {@code i} at {@code i * cols}); {@code out} receives {@code n} vectors of {@code w.rows()}
      * floats (vector {@code i} at {@code i * rows}). Each thread walks its rows in small tiles and
      * runs every vector over a tile before moving on, so each weight block is read from memory
-     * once per batch.
+     * once per batch. For types whose on-the-fly dot is expensive (F16, Q4_1, K-quants) and
+     * batches of {@value #DEQUANTIZE_ONCE_MIN_BATCH} or more, a tile is dequantized once and the
+     * batch runs over the floats.
      *
      * @throws IllegalArgumentException when {@code n < 0}
      * @throws IndexOutOfBoundsException when {@code xs} or {@code out} is too short
@@ -72,6 +108,23 @@ public final class Kernels {
     private static void matmulRows(WeightMatrix w, float[] xs, int n, float[] out, int from, int to) {
         int rows = w.rows();
         int cols = w.cols();
+        if (dequantizeOnce(w, n)) {
+            float[] tile = new float[MATMUL_TILE_ROWS * cols]; // once per range, not per row
+            for (int start = from; start < to; start += MATMUL_TILE_ROWS) {
+                int tileEnd = Math.min(to, start + MATMUL_TILE_ROWS);
+                for (int r = start; r < tileEnd; r++) {
+                    w.dequantizeRow(r, tile, (r - start) * cols);
+                }
+                for (int i = 0; i < n; i++) {
+                    int xOff = i * cols;
+                    int outOff = i * rows;
+                    for (int r = start; r < tileEnd; r++) {
+                        out[outOff + r] = dot(tile, (r - start) * cols, xs, xOff, cols);
+                    }
+                }
+            }
+            return;
+        }
         for (int tile = from; tile < to; tile += MATMUL_TILE_ROWS) {
             int tileEnd = Math.min(to, tile + MATMUL_TILE_ROWS);
             for (int i = 0; i < n; i++) {

@@ -143,13 +143,16 @@ class GgufWriterTest {
     }
 
     @Test
-    void writesToAPath(@TempDir Path dir) {
+    void writesToAPath(@TempDir Path dir) throws java.io.IOException {
         Path p = dir.resolve("m.gguf");
-        new GgufWriter().putString("general.architecture", "llama")
-                .addTensor("t", GgmlType.F32, new long[] {2}, new byte[8]).write(p);
+        GgufWriter w = new GgufWriter().putString("general.architecture", "llama").alignment(64)
+                .addTensor("t", GgmlType.F32, new long[] {2}, new byte[] {1, 2, 3, 4, 5, 6, 7, 8})
+                .addTensor("u", GgmlType.Q8_0, new long[] {32}, new byte[34]);
+        w.write(p);
+        assertArrayEquals(w.toByteArray(), java.nio.file.Files.readAllBytes(p), "streamed file equals toByteArray()");
         try (GgufFile f = GgufFile.open(p)) {
             assertEquals("llama", f.metadata().getString("general.architecture"));
-            assertEquals(1, f.tensors().size());
+            assertEquals(2, f.tensors().size());
         }
         UncheckedIOException e = assertThrows(UncheckedIOException.class,
                 () -> new GgufWriter().write(dir.resolve("missing-dir").resolve("x.gguf")));

@@ -168,6 +168,22 @@ class ComputePoolTest {
     }
 
     @Test
+    void manyBackToBackLoopsNeverLoseOrRepeatARange() {
+        // Hammers the hand-off between loops (workers still spinning on the previous job).
+        try (ComputePool pool = ComputePool.create(3)) {
+            java.util.SplittableRandom rng = new java.util.SplittableRandom(11);
+            AtomicInteger covered = new AtomicInteger();
+            long expected = 0;
+            for (int loop = 0; loop < 50_000; loop++) {
+                int n = 1 + rng.nextInt(40);
+                expected += n;
+                pool.parallelFor(n, (from, to) -> covered.addAndGet(to - from));
+                assertEquals(expected, covered.get(), "after loop " + loop);
+            }
+        }
+    }
+
+    @Test
     void loopOverheadIsMicroseconds() {
         try (ComputePool pool = ComputePool.create(2)) {
             int[] sink = new int[2];

@@ -102,6 +102,22 @@ class KernelsTest {
     }
 
     @Test
+    void arrayDotMatchesADoubleReference() {
+        for (int n : new int[] {0, 1, 7, 16, 33, 4096}) {
+            float[] a = randomVector(n + 2, n);
+            float[] b = randomVector(n + 1, n + 100);
+            double exact = 0;
+            double magnitude = 0;
+            for (int i = 0; i < n; i++) {
+                exact += (double) a[2 + i] * b[1 + i];
+                magnitude += Math.abs((double) a[2 + i] * b[1 + i]);
+            }
+            assertEquals(exact, Kernels.dot(a, 2, b, 1, n), 1e-5 * magnitude + 1e-30, "n " + n);
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> Kernels.dot(new float[4], 1, new float[4], 0, 4));
+    }
+
+    @Test
     void rejectsShortArrays() {
         byte[][] bytes = new byte[1][];
         WeightMatrix m = WeightMatrixTest.randomMatrix(GgmlType.F32, 4, 32, 1, bytes);

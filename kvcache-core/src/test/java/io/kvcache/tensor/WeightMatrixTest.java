@@ -1,5 +1,6 @@
 package io.kvcache.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -113,7 +114,9 @@ class WeightMatrixTest {
     }
 
     static Stream<Arguments> dotCases() {
-        return TYPES.stream().flatMap(t -> (t.blockSize() == 256 ? Stream.of(256, 512, 4096) : Stream.of(32, 64, 256, 4096, 4128))
+        return TYPES.stream().flatMap(t -> (t.blockSize() == 256 ? Stream.of(256, 512, 4096)
+                : t.blockSize() == 32 ? Stream.of(32, 64, 256, 4096, 4128)
+                : Stream.of(1, 5, 37, 100, 32, 64, 256, 4096, 4128)) // plain types: tails shorter than a vector
                 .map(cols -> Arguments.of(t, cols)));
     }
 
@@ -165,6 +168,36 @@ class WeightMatrixTest {
         java.util.Arrays.fill(x, 1f);
         assertEquals(Float.POSITIVE_INFINITY, m.dot(0, x, 0));
         assertEquals(Float.POSITIVE_INFINITY, ((BlockMatrix) m).scalarDot(0, x, 0));
+    }
+
+    @Test
+    void ofGgufTensorMapsShapeToRowsAndCols() {
+        byte[] q8 = Quantizer.randomBlocks(GgmlType.Q8_0, 6, new SplittableRandom(1));
+        byte[] file = new io.kvcache.gguf.GgufWriter()
+                .addTensor("vec", GgmlType.F32, new long[] {5}, new byte[20])
+                .addTensor("mat", GgmlType.Q8_0, new long[] {64, 3}, q8)
+                .addTensor("flat3", GgmlType.Q8_0, new long[] {64, 3, 1}, q8)
+                .addTensor("cube", GgmlType.Q8_0, new long[] {64, 1, 3}, q8)
+                .addTensor("k", GgmlType.Q2_K, new long[] {256}, new byte[84])
+                .toByteArray();
+        try (io.kvcache.gguf.GgufFile f = io.kvcache.gguf.GgufFile.read(file)) {
+            WeightMatrix vec = WeightMatrix.of(f, f.tensor("vec"));
+            assertEquals(1, vec.rows());
+            assertEquals(5, vec.cols());
+            WeightMatrix mat = WeightMatrix.of(f, f.tensor("mat"));
+            assertEquals(3, mat.rows());
+            assertEquals(64, mat.cols());
+            assertEquals(GgmlType.Q8_0, mat.type());
+            float[] expected = ReferenceDequant.dequantize(GgmlType.Q8_0, q8, 192);
+            float[] row = new float[64];
+            mat.dequantizeRow(2, row, 0);
+            assertArrayEquals(java.util.Arrays.copyOfRange(expected, 128, 192), row);
+            assertEquals(3, WeightMatrix.of(f, f.tensor("flat3")).rows());
+            IllegalArgumentException cube = assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(f, f.tensor("cube")));
+            assertTrue(cube.getMessage().contains("cube"), cube.getMessage());
+            UnsupportedTensorTypeException k = assertThrows(UnsupportedTensorTypeException.class, () -> WeightMatrix.of(f, f.tensor("k")));
+            assertTrue(k.getMessage().contains("tensor 'k'") && k.getMessage().contains("Q6_K"), k.getMessage());
+        }
     }
 
     @Test

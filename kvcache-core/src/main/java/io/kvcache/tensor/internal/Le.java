@@ -4,7 +4,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** Little-endian unaligned accessors: GGUF data is little-endian and tensors need not be aligned. */
+/**
+ * Little-endian unaligned accessors: GGUF data is little-endian and tensors need not be aligned.
+ * Stateless, thread-safe.
+ */
 public final class Le {
     public static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

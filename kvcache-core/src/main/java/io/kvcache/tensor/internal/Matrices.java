@@ -6,7 +6,7 @@ import io.kvcache.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-/** Creates the matrix implementation for a type after checking the geometry. */
+/** Creates the matrix implementation for a type after checking the geometry. Stateless, thread-safe. */
 public final class Matrices {
     /** Types with kernels, in GGML id order. */
     public static final List<GgmlType> SUPPORTED = List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q4_0,

@@ -6,7 +6,8 @@ import java.lang.System.Logger.Level;
  * Decides once whether the Vector API kernels run. They need the {@code jdk.incubator.vector}
  * module in the boot layer and a preferred float vector of 8 or 16 lanes (AVX2 / AVX-512); the
  * kernel classes are only loaded when this flag is true, so the engine works without
- * {@code --add-modules}. {@code -Dkvcache.vector=false} forces the scalar code.
+ * {@code --add-modules}. {@code -Dkvcache.vector=false} forces the scalar code. Thread-safe
+ * (the decision is a constant).
  */
 public final class VectorSupport {
     /** True when the Vector API kernels are used. */

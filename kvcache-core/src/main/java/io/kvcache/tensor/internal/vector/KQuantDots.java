@@ -66,12 +66,14 @@ public final class KQuantDots {
                 FloatVector q2 = FloatVector.zero(F);
                 FloatVector x1 = FloatVector.zero(F);
                 FloatVector x2 = FloatVector.zero(F);
-                int shift = 2 * c;
+                // Move bit 2c (2c+1) of qh to bit 4: the fifth bit of the low (high) nibble's value.
+                int loShift = 4 - 2 * c;
+                int hiShift = 3 - 2 * c;
                 for (int l = 0; l < 32; l += L) {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE).lanewise(VectorOperators.LSHR, shift);
-                    ByteVector lo = v.and((byte) 0x0F).or(h.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector hi = v.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
+                    ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
+                    ByteVector lo = v.and((byte) 0x0F).or(shiftBytes(h, loShift).and((byte) 0x10));
+                    ByteVector hi = v.lanewise(VectorOperators.LSHR, 4).or(shiftBytes(h, hiShift).and((byte) 0x10));
                     FloatVector a = FloatVector.fromArray(F, x, xOffset + l);
                     FloatVector bb = FloatVector.fromArray(F, x, xOffset + 32 + l);
                     q1 = toFloat(lo).fma(a, q1);
@@ -89,29 +91,56 @@ public final class KQuantDots {
     }
 
     public static float q6_k(MemorySegment seg, long offset, int blocks, float[] x, int xOffset) {
-        FloatVector acc = FloatVector.zero(F);
+        float sum = 0;
         for (int b = 0; b < blocks; b++, offset += 210) {
             float d = Le.f16(seg, offset + 208);
             for (int half = 0; half < 2; half++, xOffset += 128) {
                 long ql = offset + 64L * half;
                 long qh = offset + 128 + 32L * half;
                 long sc = offset + 192 + 8L * half;
-                for (int l = 0; l < 32; l += L) {
-                    ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql + l, LE);
-                    ByteVector hi = ByteVector.fromMemorySegment(B, seg, ql + 32 + l, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
-                    ByteVector q1 = lo.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = hi.and((byte) 0x0F).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2)).sub((byte) 32);
-                    ByteVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    int is = l / 16;
-                    acc = toFloat(q1).mul(FloatVector.fromArray(F, x, xOffset + l)).fma(FloatVector.broadcast(F, d * Le.s8(seg, sc + is)), acc);
-                    acc = toFloat(q2).mul(FloatVector.fromArray(F, x, xOffset + 32 + l)).fma(FloatVector.broadcast(F, d * Le.s8(seg, sc + is + 2)), acc);
-                    acc = toFloat(q3).mul(FloatVector.fromArray(F, x, xOffset + 64 + l)).fma(FloatVector.broadcast(F, d * Le.s8(seg, sc + is + 4)), acc);
-                    acc = toFloat(q4).mul(FloatVector.fromArray(F, x, xOffset + 96 + l)).fma(FloatVector.broadcast(F, d * Le.s8(seg, sc + is + 6)), acc);
-                }
+                // Quarter k: low bits from nibble k / 2 of ql[32 * (k % 2) + l], high bits 2k..2k+1 of qh[l].
+                float s = q6Quarter(seg, ql, qh, false, 4, Le.s8(seg, sc), Le.s8(seg, sc + 1), x, xOffset)
+                        + q6Quarter(seg, ql + 32, qh, false, 2, Le.s8(seg, sc + 2), Le.s8(seg, sc + 3), x, xOffset + 32)
+                        + q6Quarter(seg, ql, qh, true, 0, Le.s8(seg, sc + 4), Le.s8(seg, sc + 5), x, xOffset + 64)
+                        + q6Quarter(seg, ql + 32, qh, true, -2, Le.s8(seg, sc + 6), Le.s8(seg, sc + 7), x, xOffset + 96);
+                sum += d * s;
             }
         }
+        return sum;
+    }
+
+    /**
+     * One 32-element quarter of a Q6_K half: two groups of 16 with their own int8 scales. A
+     * separate method returning a float: a half or a whole super-block in one method exceeds C2's
+     * inlining node budget (NodeCountInliningCutoff), and a vector kernel that is not fully
+     * inlined boxes every vector.
+     */
+    private static float q6Quarter(MemorySegment seg, long ql, long qh, boolean highNibble, int highShift,
+            int scale0, int scale1, float[] x, int xOffset) {
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.broadcast(F, scale0);
+        FloatVector s1 = FloatVector.broadcast(F, scale1);
+        for (int l = 0; l < 32; l += L) {
+            ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql + l, LE);
+            lo = highNibble ? lo.lanewise(VectorOperators.LSHR, 4) : lo.and((byte) 0x0F);
+            ByteVector hi = shiftBytes(ByteVector.fromMemorySegment(B, seg, qh + l, LE), highShift).and((byte) 0x30);
+            FloatVector qx = toFloat(lo.or(hi).sub((byte) 32)).mul(FloatVector.fromArray(F, x, xOffset + l));
+            acc = qx.fma(l < 16 ? s0 : s1, acc);
+        }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Shifts every byte left ({@code left > 0}) or right ({@code left < 0}) through 16-bit lanes:
+     * x86 has no byte shifts, 16-bit ones are single instructions. Bits crossing into the
+     * neighbouring byte are garbage, so callers mask the result to bits that stayed in place.
+     */
+    private static ByteVector shiftBytes(ByteVector v, int left) {
+        if (left == 0) {
+            return v;
+        }
+        return left > 0
+                ? v.reinterpretAsShorts().lanewise(VectorOperators.LSHL, left).reinterpretAsBytes()
+                : v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, -left).reinterpretAsBytes();
     }
 }

@@ -1,0 +1,75 @@
+package io.kvcache.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvcache.gguf.GgmlType;
+import io.kvcache.tensor.internal.BlockMatrix;
+import io.kvcache.tensor.internal.VectorSupport;
+import io.kvcache.tensor.internal.vector.VectorProbe;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Runs the vector kernels with 8 and with 16 float lanes in child JVMs
+ * ({@code -Dkvcache.vector.bits}), whatever this machine prefers: both code shapes must match
+ * the reference. A shape wider than the hardware's runs emulated (slow but exact).
+ */
+class VectorShapesTest {
+
+    /** Child JVM entry: args[0] = expected lanes. Exit code 0 = all checks passed. */
+    public static void main(String[] args) {
+        int lanes = Integer.parseInt(args[0]);
+        if (!VectorSupport.ENABLED || VectorProbe.preferredFloatLanes() != lanes) {
+            System.out.println("FAIL lanes " + VectorProbe.preferredFloatLanes() + " enabled " + VectorSupport.ENABLED);
+            System.exit(2);
+        }
+        int failures = 0;
+        for (GgmlType type : WeightMatrix.supportedTypes()) {
+            for (int cols : type.blockSize() == 256 ? new int[] {256, 768} : new int[] {32, 64, 96, 544}) {
+                int rows = 3;
+                byte[][] bytes = new byte[1][];
+                WeightMatrix m = WeightMatrixTest.randomMatrix(type, rows, cols, cols + type.id(), bytes);
+                float[] w = ReferenceDequant.dequantize(type, bytes[0], rows * cols);
+                SplittableRandom rng = new SplittableRandom(cols);
+                float[] x = new float[cols + 1];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) rng.nextDouble(-1, 1);
+                }
+                for (int r = 0; r < rows; r++) {
+                    double exact = 0;
+                    double magnitude = 0;
+                    for (int c = 0; c < cols; c++) {
+                        exact += (double) w[r * cols + c] * x[1 + c];
+                        magnitude += Math.abs((double) w[r * cols + c] * x[1 + c]);
+                    }
+                    float got = ((BlockMatrix) m).vectorDot(r, x, 1);
+                    if (!(Math.abs(exact - got) <= 1e-5 * magnitude)) {
+                        System.out.println("FAIL " + type + " cols " + cols + " row " + r + ": " + got + " vs " + exact);
+                        failures++;
+                    }
+                }
+            }
+        }
+        System.out.println(failures == 0 ? "VECTOR-OK " + lanes : "FAILURES " + failures);
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"256, 8", "512, 16"})
+    void bothKernelShapesMatchTheReference(int bits, int lanes) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = List.of(java, "--add-modules=jdk.incubator.vector", "-Dkvcache.vector.bits=" + bits,
+                "-cp", System.getProperty("java.class.path"), VectorShapesTest.class.getName(), String.valueOf(lanes));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("VECTOR-OK " + lanes), output);
+    }
+}
