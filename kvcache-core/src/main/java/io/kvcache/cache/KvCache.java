@@ -2,6 +2,7 @@ package io.kvcache.cache;
 
 import io.kvcache.cache.internal.BlockPool;
 import io.kvcache.cache.internal.Kernels;
+import io.kvcache.cache.internal.PagedAttention;
 import io.kvcache.cache.internal.PrefixHash;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,7 +43,7 @@ public final class KvCache implements AutoCloseable {
     final ReentrantLock lock = new ReentrantLock();
     final KvCacheSpec spec;
     final BlockPool pool;
-    final Kernels kernels = Kernels.best();
+    final PagedAttention attention;
     private final CacheStrategy strategy;
     private final int maxSequences;
     final int window;
@@ -66,6 +67,7 @@ public final class KvCache implements AutoCloseable {
         int chunkBlocks = b.chunkBlocks > 0 ? b.chunkBlocks
                 : (int) Math.max(1, Math.min(256, (16L << 20) / spec.bytesPerBlock()));
         this.pool = new BlockPool(spec, maxBlocks, chunkBlocks);
+        this.attention = new PagedAttention(spec, pool, Kernels.best(), window, sinkTokens);
     }
 
     /** A builder for a cache of this shape. Not thread-safe. */

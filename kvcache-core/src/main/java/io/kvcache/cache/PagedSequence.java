@@ -1,15 +1,13 @@
 package io.kvcache.cache;
 
 import io.kvcache.cache.internal.BlockPool;
-import io.kvcache.cache.internal.Kernels;
+import io.kvcache.cache.internal.BlockTableAudit;
+import io.kvcache.cache.internal.PagedAttention;
 import io.kvcache.cache.internal.PrefixHash;
-import io.kvcache.cache.internal.RowCodec;
-import java.lang.foreign.MemorySegment;
+import io.kvcache.cache.internal.UseGuard;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -25,16 +23,12 @@ final class PagedSequence implements KvSequence {
     private final KvCache cache;
     private final KvCacheSpec spec;
     private final BlockPool pool;
-    private final Kernels kernels;
+    private final PagedAttention attention;
     private final long id;
     private final long openedNanos = System.nanoTime();
     private final int blockSize;
     private final int headDim;
-    private static final int IDLE = 0;
-    private static final int WRITING = -1;
-    private static final int PREEMPTING = Integer.MIN_VALUE;
-    /** {@link #IDLE}, a reader count, {@link #WRITING} (the owner mutates) or {@link #PREEMPTING} (another thread). */
-    private final AtomicInteger guard = new AtomicInteger(IDLE);
+    private final UseGuard guard = new UseGuard();
 
     private final int[] table;
     private final long[] chainHash;
@@ -52,7 +46,7 @@ final class PagedSequence implements KvSequence {
         this.cache = cache;
         this.spec = cache.spec;
         this.pool = cache.pool;
-        this.kernels = cache.kernels;
+        this.attention = cache.attention;
         this.id = id;
         this.blockSize = spec.blockSize();
         this.headDim = spec.headDim();
@@ -64,46 +58,33 @@ final class PagedSequence implements KvSequence {
     // ---------------------------------------------------------------- guard
 
     private void beginWrite() {
-        while (!guard.compareAndSet(IDLE, WRITING)) {
-            if (guard.get() != PREEMPTING) {
-                ensureUsable();
-                throw concurrentUse();
-            }
-            Thread.onSpinWait(); // another thread is preempting this sequence under the pool lock: brief
+        if (!guard.enterWrite()) {
+            ensureUsable();
+            throw concurrentUse();
         }
         if (closed || cache.closed) {
-            guard.set(IDLE);
+            guard.exitWrite();
             ensureUsable();
         }
     }
 
     private void endWrite() {
-        guard.set(IDLE);
+        guard.exitWrite();
     }
 
     private void beginRead() {
-        while (true) {
-            int state = guard.get();
-            if (state == PREEMPTING) {
-                Thread.onSpinWait();
-                continue;
-            }
-            if (state < 0) {
-                ensureUsable();
-                throw concurrentUse();
-            }
-            if (guard.compareAndSet(state, state + 1)) {
-                break;
-            }
+        if (!guard.enterRead()) {
+            ensureUsable();
+            throw concurrentUse();
         }
         if (closed || cache.closed) {
-            guard.decrementAndGet();
+            guard.exitRead();
             ensureUsable();
         }
     }
 
     private void endRead() {
-        guard.decrementAndGet();
+        guard.exitRead();
     }
 
     private void ensureUsable() {
@@ -261,16 +242,7 @@ final class PagedSequence implements KvSequence {
             int kvDim = spec.kvDim();
             Objects.checkFromIndexSize(kOffset, kvDim, k.length);
             Objects.checkFromIndexSize(vOffset, kvDim, v.length);
-            int block = table[position / blockSize];
-            int slot = position % blockSize;
-            MemorySegment segment = pool.segment(block);
-            long base = pool.blockBase(block);
-            for (int head = 0; head < spec.kvHeads(); head++) {
-                RowCodec.encode(spec.keyType(), k, kOffset + head * headDim, headDim, segment,
-                        base + pool.keyOffset(layer, head, slot));
-                RowCodec.encode(spec.valueType(), v, vOffset + head * headDim, headDim, segment,
-                        base + pool.valueOffset(layer, head, slot));
-            }
+            attention.writeRow(table[position / blockSize], layer, position % blockSize, k, kOffset, v, vOffset);
         } finally {
             endWrite();
         }
@@ -505,14 +477,11 @@ final class PagedSequence implements KvSequence {
         if (closed) {
             return;
         }
-        while (!guard.compareAndSet(IDLE, WRITING)) {
+        if (!guard.enterWrite()) {
             if (closed) {
                 return;
             }
-            if (guard.get() != PREEMPTING) {
-                throw concurrentUse();
-            }
-            Thread.onSpinWait();
+            throw concurrentUse();
         }
         try {
             cache.lock.lock();
@@ -528,7 +497,7 @@ final class PagedSequence implements KvSequence {
                 cache.lock.unlock();
             }
         } finally {
-            guard.set(IDLE);
+            guard.exitWrite();
         }
     }
 
@@ -548,7 +517,7 @@ final class PagedSequence implements KvSequence {
 
     /** Drops this sequence's K/V if no thread is using it right now; keeps its token history. */
     boolean tryPreemptLocked() {
-        if (closed || preempted || !guard.compareAndSet(IDLE, PREEMPTING)) {
+        if (closed || preempted || !guard.tryEnterPreempting()) {
             return false;
         }
         try {
@@ -557,7 +526,7 @@ final class PagedSequence implements KvSequence {
             preempted = true;
             return true;
         } finally {
-            guard.set(IDLE);
+            guard.exitPreempting();
         }
     }
 
@@ -583,28 +552,10 @@ final class PagedSequence implements KvSequence {
         if (preempted && reservedEnd != 0) {
             throw new IllegalStateException("sequence " + id + " is preempted but holds positions");
         }
-        int end = spec.blocksFor(reservedEnd);
         long keepFrom = cache.window == 0 ? 0 : (long) length - cache.window + 1;
         int sinkBlocks = (cache.sinkTokens + blockSize - 1) / blockSize;
-        BitSet seen = new BitSet();
-        for (int idx = 0; idx < table.length; idx++) {
-            int block = table[idx];
-            if (block < 0) {
-                boolean dropped = cache.window > 0 && idx >= sinkBlocks && (long) (idx + 1) * blockSize <= keepFrom;
-                if (idx < end && !dropped) {
-                    throw new IllegalStateException("sequence " + id + " lacks a block for index " + idx);
-                }
-                continue;
-            }
-            if (idx >= end) {
-                throw new IllegalStateException("sequence " + id + " holds block " + block + " past its reserved end");
-            }
-            if (seen.get(block)) {
-                throw new IllegalStateException("sequence " + id + " references block " + block + " twice");
-            }
-            seen.set(block);
-            refs[block]++;
-        }
+        BlockTableAudit.count("sequence " + id, table, spec.blocksFor(reservedEnd),
+                idx -> cache.window > 0 && idx >= sinkBlocks && (long) (idx + 1) * blockSize <= keepFrom, refs);
     }
 
     // ---------------------------------------------------------------- reading
@@ -625,34 +576,22 @@ final class PagedSequence implements KvSequence {
             ensureNotPreempted();
             Objects.checkIndex(layer, spec.layers());
             Objects.checkFromIndexSize(off, spec.kvDim(), dst.length);
-            int block = storedBlock(position);
-            int slot = position % blockSize;
-            MemorySegment segment = pool.segment(block);
-            long base = pool.blockBase(block);
-            for (int head = 0; head < spec.kvHeads(); head++) {
-                if (key) {
-                    RowCodec.decode(spec.keyType(), segment, base + pool.keyOffset(layer, head, slot), headDim,
-                            dst, off + head * headDim);
-                } else {
-                    RowCodec.decode(spec.valueType(), segment, base + pool.valueOffset(layer, head, slot), headDim,
-                            dst, off + head * headDim);
-                }
+            if (position < 0 || position >= reservedEnd) {
+                throw notStored(position);
             }
+            int block = table[position / blockSize];
+            if (block < 0) {
+                throw droppedPosition(position);
+            }
+            attention.readRow(key, block, layer, position % blockSize, dst, off);
         } finally {
             endRead();
         }
     }
 
-    private int storedBlock(int position) {
-        if (position < 0 || position >= reservedEnd) {
-            throw new IllegalStateException("position " + position + " of sequence " + id + " is not stored (length "
-                    + length + ", reserved up to " + reservedEnd + ")");
-        }
-        int block = table[position / blockSize];
-        if (block < 0) {
-            throw droppedPosition(position);
-        }
-        return block;
+    private IllegalStateException notStored(int position) {
+        return new IllegalStateException("position " + position + " of sequence " + id + " is not stored (length "
+                + length + ", reserved up to " + reservedEnd + "); reserve and store it first");
     }
 
     private IllegalStateException droppedPosition(int position) {
@@ -663,10 +602,7 @@ final class PagedSequence implements KvSequence {
 
     @Override
     public int attentionScratchSize() {
-        int visible = cache.window > 0
-                ? (int) Math.min(spec.contextLength(), (long) cache.window + cache.sinkTokens)
-                : spec.contextLength();
-        return visible + headDim;
+        return attention.scratchSize();
     }
 
     @Override
@@ -694,102 +630,21 @@ final class PagedSequence implements KvSequence {
             Objects.checkFromToIndex(headFrom, headTo, queryHeads);
             Objects.checkFromIndexSize(qOff, queryHeads * headDim, q.length);
             Objects.checkFromIndexSize(outOff, queryHeads * headDim, out.length);
-            int scratchSize = attentionScratchSize();
-            if (scratch.length < scratchSize) {
+            if (scratch.length < attention.scratchSize()) {
                 throw new IllegalArgumentException("attention scratch holds " + scratch.length + " floats, needs "
-                        + scratchSize + " (attentionScratchSize())");
+                        + attention.scratchSize() + " (attentionScratchSize())");
             }
             if (position < 0 || position >= reservedEnd) {
-                throw new IllegalStateException("attention at position " + position + " of sequence " + id
-                        + ": position is not stored (length " + length + ", reserved up to " + reservedEnd + ")");
+                throw notStored(position);
             }
-            int windowStart = cache.window > 0 ? Math.max(0, position - cache.window + 1) : 0;
-            int sinkEnd = Math.min(cache.sinkTokens, windowStart);
-            int count = sinkEnd + position + 1 - windowStart;
-            int row = scratchSize - headDim;
-            int group = queryHeads / kvHeads;
-            float scale = (float) (1.0 / Math.sqrt(headDim));
-            for (int h = headFrom; h < headTo; h++) {
-                int kvHead = h / group;
-                int qo = qOff + h * headDim;
-                int oo = outOff + h * headDim;
-                int at = scores(layer, kvHead, q, qo, 0, sinkEnd, scratch, 0, row, scale);
-                scores(layer, kvHead, q, qo, windowStart, position + 1, scratch, at, row, scale);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < count; i++) {
-                    max = Math.max(max, scratch[i]);
-                }
-                double sum = 0;
-                for (int i = 0; i < count; i++) {
-                    float e = (float) Math.exp(scratch[i] - max);
-                    scratch[i] = e;
-                    sum += e;
-                }
-                float inverse = (float) (1.0 / sum);
-                for (int i = 0; i < count; i++) {
-                    scratch[i] *= inverse;
-                }
-                Arrays.fill(out, oo, oo + headDim, 0f);
-                at = values(layer, kvHead, 0, sinkEnd, scratch, 0, out, oo, row);
-                values(layer, kvHead, windowStart, position + 1, scratch, at, out, oo, row);
+            int missing = attention.firstMissing(table, position);
+            if (missing >= 0) {
+                throw droppedPosition(missing);
             }
+            attention.attend(table, layer, position, queryHeads, q, qOff, out, outOff, headFrom, headTo, scratch);
         } finally {
             endRead();
         }
-    }
-
-    /** Writes scaled q·k for positions [from, to) into scratch[at..]; returns the next index. */
-    private int scores(int layer, int head, float[] q, int qo, int from, int to, float[] scratch, int at, int row,
-                       float scale) {
-        KvElementType type = spec.keyType();
-        long stride = pool.keyRowBytes();
-        int position = from;
-        while (position < to) {
-            int idx = position / blockSize;
-            int end = Math.min(to, (idx + 1) * blockSize);
-            int block = table[idx];
-            if (block < 0) {
-                throw droppedPosition(position);
-            }
-            MemorySegment segment = pool.segment(block);
-            long offset = pool.blockBase(block) + pool.keyOffset(layer, head, position - idx * blockSize);
-            if (type == KvElementType.F32) {
-                for (; position < end; position++, offset += stride) {
-                    scratch[at++] = kernels.dot(q, qo, segment, offset, headDim) * scale;
-                }
-            } else {
-                for (; position < end; position++, offset += stride) {
-                    RowCodec.decode(type, segment, offset, headDim, scratch, row);
-                    scratch[at++] = kernels.dot(q, qo, scratch, row, headDim) * scale;
-                }
-            }
-        }
-        return at;
-    }
-
-    /** Adds weights[at..] times V of positions [from, to) to out[oo..]; returns the next index. */
-    private int values(int layer, int head, int from, int to, float[] weights, int at, float[] out, int oo, int row) {
-        KvElementType type = spec.valueType();
-        long stride = pool.valueRowBytes();
-        int position = from;
-        while (position < to) {
-            int idx = position / blockSize;
-            int end = Math.min(to, (idx + 1) * blockSize);
-            int block = table[idx];
-            MemorySegment segment = pool.segment(block);
-            long offset = pool.blockBase(block) + pool.valueOffset(layer, head, position - idx * blockSize);
-            if (type == KvElementType.F32) {
-                for (; position < end; position++, offset += stride) {
-                    kernels.axpy(weights[at++], segment, offset, out, oo, headDim);
-                }
-            } else {
-                for (; position < end; position++, offset += stride) {
-                    RowCodec.decode(type, segment, offset, headDim, weights, row);
-                    kernels.axpy(weights[at++], weights, row, out, oo, headDim);
-                }
-            }
-        }
-        return at;
     }
 
     @Override
