@@ -31,6 +31,14 @@ import org.jspecify.annotations.Nullable;
  * logits. Freed indexed blocks stay reusable (counted as cached) until a new block is needed and
  * none is free; then the least recently released is evicted.
  *
+ * <p><b>Admission:</b> {@link #newSequence()} refuses a sequence beyond {@code maxSequences} with
+ * {@link CacheFullException}; memory is claimed later, block by block, by {@link KvSequence#reserve}.
+ * When no block is free and no chunk fits the budget, the least recently released prefix-cached
+ * block is evicted; if there is none, the {@link CacheStrategy} decides: preempt another sequence
+ * ({@code ADAPTIVE}; sequences it does not keep under {@code longSequenceOnly}/{@code DISABLED}) or
+ * throw {@link CacheFullException} ({@code ALWAYS}, or nothing preemptible). The caller may retry
+ * later (queueing is the scheduler's job, not the pool's).
+ *
  * <p><b>Sliding window</b> ({@code slidingWindow(window, sinks)}): attention for position {@code p}
  * sees positions {@code [0, sinks)} and {@code [p-window+1, p]}. After each advance, blocks wholly
  * below {@code length-window+1} that hold no sink are freed; reading such a position throws.
@@ -114,8 +122,9 @@ public final class KvCache implements AutoCloseable {
     /**
      * A sequence with the longest cached prefix of {@code promptTokens} attached (whole blocks, at
      * most {@code promptTokens.length - 1} positions); {@code length()} is the number attached and the
-     * caller computes the rest. Counts {@code promptTokens.length} query tokens and the attached hit
-     * tokens in {@link #stats()}.
+     * caller computes the rest. With prefix caching on, counts {@code promptTokens.length} query
+     * tokens and the attached hit tokens in {@link #stats()}; with it off this is
+     * {@link #newSequence()}.
      *
      * @throws CacheFullException if {@code maxSequences} sequences are open
      */
@@ -308,7 +317,10 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Frees all off-heap memory; every sequence becomes unusable. Idempotent. */
+    /**
+     * Frees all off-heap memory; every sequence becomes unusable (its methods throw
+     * {@link IllegalStateException}). Idempotent. Call it when no thread is inside a sequence call.
+     */
     @Override
     public void close() {
         lock.lock();

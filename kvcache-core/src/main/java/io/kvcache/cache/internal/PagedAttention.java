@@ -7,8 +7,8 @@ import java.util.Arrays;
 
 /**
  * Grouped-query attention for one query position over the blocks of a block table, and row reads.
- * Reads K/V in their stored type: F32 rows straight from the segment with the {@link Kernels},
- * F16/Q8_0 rows dequantized into a scratch row first. The softmax subtracts the maximum score and
+ * Reads K/V in their stored type with the {@link Kernels}: F32 and Q8_0 rows straight from the
+ * segment (Q8_0 widened in registers), F16 rows converted into a scratch row first. The softmax subtracts the maximum score and
  * sums in double; the weighted V sum accumulates in float. Allocates nothing.
  *
  * <p>Thread-safe (stateless apart from its configuration); callers guarantee the table's blocks do
@@ -116,6 +116,10 @@ public final class PagedAttention {
                 for (; position < end; position++, offset += stride) {
                     scratch[at++] = kernels.dot(q, qo, segment, offset, headDim) * scale;
                 }
+            } else if (type == KvElementType.Q8_0) {
+                for (; position < end; position++, offset += stride) {
+                    scratch[at++] = kernels.dotQ8(q, qo, segment, offset, headDim) * scale;
+                }
             } else {
                 for (; position < end; position++, offset += stride) {
                     RowCodec.decode(type, segment, offset, headDim, scratch, row);
@@ -141,6 +145,10 @@ public final class PagedAttention {
             if (type == KvElementType.F32) {
                 for (; position < end; position++, offset += stride) {
                     kernels.axpy(weights[at++], segment, offset, out, oo, headDim);
+                }
+            } else if (type == KvElementType.Q8_0) {
+                for (; position < end; position++, offset += stride) {
+                    kernels.axpyQ8(weights[at++], segment, offset, out, oo, headDim);
                 }
             } else {
                 for (; position < end; position++, offset += stride) {

@@ -12,6 +12,40 @@ import org.junit.jupiter.api.Test;
 class KernelsTest {
 
     @Test
+    void q8KernelsMatchDecodeThenMultiply() {
+        SplittableRandom random = new SplittableRandom(5);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment segment = arena.allocate(34L * 8 + 1);
+            for (int n : new int[] {32, 64, 128, 256}) {
+                float[] values = new float[n];
+                float[] a = new float[n + 2];
+                for (int i = 0; i < n; i++) {
+                    values[i] = (float) random.nextDouble(-3, 3);
+                }
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) random.nextDouble(-1, 1);
+                }
+                RowCodec.encode(io.kvcache.cache.KvElementType.Q8_0, values, 0, n, segment, 1);
+                float[] decoded = new float[n];
+                RowCodec.decode(io.kvcache.cache.KvElementType.Q8_0, segment, 1, n, decoded, 0);
+                double exact = 0;
+                for (int i = 0; i < n; i++) {
+                    exact += (double) a[2 + i] * decoded[i];
+                }
+                for (Kernels kernels : new Kernels[] {Kernels.best(), Kernels.scalar()}) {
+                    assertEquals(exact, kernels.dotQ8(a, 2, segment, 1, n), 1e-4 * n, kernels + " dotQ8 n=" + n);
+                    float[] y = a.clone();
+                    kernels.axpyQ8(-0.5f, segment, 1, y, 2, n);
+                    for (int i = 0; i < a.length; i++) {
+                        float expected = i < 2 ? a[i] : a[i] - 0.5f * decoded[i - 2];
+                        assertEquals(expected, y[i], 1e-5f, kernels + " axpyQ8 n=" + n + " i=" + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void vectorAndScalarKernelsAgree() {
         Kernels best = Kernels.best();
         Kernels scalar = Kernels.scalar();
