@@ -180,7 +180,8 @@ public final class KvCache implements AutoCloseable {
                 return block;
             }
             if (!preemptOneLocked(requester)) {
-                throw cacheFull();
+                throw cacheFull("no block is free, no prefix-cached block is left to evict and the strategy"
+                        + " may preempt no other sequence");
             }
         }
     }
@@ -189,7 +190,7 @@ public final class KvCache implements AutoCloseable {
         List<PagedSequence> newestFirst = new ArrayList<>(live.values()).reversed();
         for (boolean requireIdle : new boolean[] {true, false}) {
             for (PagedSequence candidate : newestFirst) {
-                if (candidate != requester && candidate.holdsBlocksLocked()
+                if (candidate != requester && candidate.wouldFreeBlocksLocked()
                         && strategy.mayPreempt(candidate.lengthLocked())
                         && (!requireIdle || candidate.hasNoPendingReservationLocked())
                         && candidate.tryPreemptLocked()) {
@@ -201,14 +202,13 @@ public final class KvCache implements AutoCloseable {
         return false;
     }
 
-    private CacheFullException cacheFull() {
-        long mib = 1 << 20;
-        return new CacheFullException("KV cache is full: all " + pool.maxBlocks() + " blocks ("
-                + (pool.maxBlocks() * pool.blockBytes() / mib) + " MiB memory budget, "
-                + pool.blockBytes() + " bytes per block) are in use by " + live.size()
-                + " sequences and strategy " + strategy + " may not evict them; raise the budget with"
-                + " KvCache.Builder.memoryBudget(bytes) / kvcache.cache.memory-budget, close or truncate"
-                + " sequences, or use CacheStrategy.ADAPTIVE");
+    CacheFullException cacheFull(String why) {
+        long budget = pool.maxBlocks() * pool.blockBytes();
+        String size = budget >= (1 << 20) ? (budget >> 20) + " MiB" : budget + " bytes";
+        return new CacheFullException("KV cache is full: " + why + " (budget " + pool.maxBlocks() + " blocks = " + size
+                + " at " + pool.blockBytes() + " bytes per block; " + live.size() + " sequences; strategy " + strategy
+                + "); raise the budget with KvCache.Builder.memoryBudget(bytes) / kvcache.cache.memory-budget,"
+                + " close or truncate sequences, or use CacheStrategy.ADAPTIVE");
     }
 
     /** An immutable snapshot of usage and counters. */

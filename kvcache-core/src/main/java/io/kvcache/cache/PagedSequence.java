@@ -30,8 +30,8 @@ final class PagedSequence implements KvSequence {
     private final int headDim;
     private final UseGuard guard = new UseGuard();
 
-    private final int[] table;
-    private final long[] chainHash;
+    private int[] table;
+    private long[] chainHash;
     private int[] tokens = new int[64];
     private int length;
     private int reservedEnd;
@@ -50,7 +50,7 @@ final class PagedSequence implements KvSequence {
         this.id = id;
         this.blockSize = spec.blockSize();
         this.headDim = spec.headDim();
-        this.table = new int[spec.blocksFor(spec.contextLength())];
+        this.table = new int[Math.min(16, spec.blocksFor(spec.contextLength()))];
         Arrays.fill(table, -1);
         this.chainHash = new long[table.length];
     }
@@ -174,17 +174,15 @@ final class PagedSequence implements KvSequence {
 
     private void reserveLocked(int n) {
         cache.ensureOpen();
-        if (preempted) {
-            preempted = false;
-            history = null;
-        }
         long newEnd = (long) length + n;
         if (newEnd > spec.contextLength()) {
             throw new ContextLengthExceededException(id, length, n, spec.contextLength());
         }
         if (newEnd <= reservedEnd) {
+            resume();
             return;
         }
+        ensureTableCapacity(spec.blocksFor((int) newEnd));
         int first = length / blockSize;
         int last = (int) ((newEnd - 1) / blockSize);
         int needed = 0;
@@ -192,6 +190,11 @@ final class PagedSequence implements KvSequence {
             if (table[idx] < 0 || pool.refCount(table[idx]) > 1) {
                 needed++;
             }
+        }
+        if (needed + heldBlocksLocked() > pool.maxBlocks()) {
+            // Checked first so that no other sequence is preempted in vain.
+            throw cache.cacheFull("sequence " + id + " would need " + (needed + heldBlocksLocked())
+                    + " blocks, more than the whole budget");
         }
         // Phase 1: get every block first, so a failure leaves the sequence untouched.
         int[] fresh = new int[needed];
@@ -226,6 +229,24 @@ final class PagedSequence implements KvSequence {
             pool.release(fresh[used++]);
         }
         reservedEnd = (int) newEnd;
+        resume();
+    }
+
+    /** A preempted sequence resumes (empty) once a reserve succeeds; a failed one keeps the history. */
+    private void resume() {
+        preempted = false;
+        history = null;
+    }
+
+    /** Block tables grow on demand so long context lengths cost nothing until used. */
+    private void ensureTableCapacity(int blocks) {
+        if (table.length < blocks) {
+            int grown = (int) Math.min(spec.blocksFor(spec.contextLength()), Math.max(blocks, 2L * table.length));
+            int old = table.length;
+            table = Arrays.copyOf(table, grown);
+            Arrays.fill(table, old, grown, -1);
+            chainHash = Arrays.copyOf(chainHash, grown);
+        }
     }
 
     @Override
@@ -334,7 +355,9 @@ final class PagedSequence implements KvSequence {
 
     /** Attaches the cached full blocks matching the prompt; called under the lock before publication. */
     int attachPrefixLocked(int[] prompt) {
-        int maxBlocks = prompt.length == 0 ? 0 : (prompt.length - 1) / blockSize;
+        int maxBlocks = prompt.length == 0 ? 0
+                : Math.min((prompt.length - 1) / blockSize, spec.contextLength() / blockSize);
+        ensureTableCapacity(maxBlocks);
         long parent = PrefixHash.ROOT;
         int attached = 0;
         while (attached < maxBlocks) {
@@ -457,6 +480,7 @@ final class PagedSequence implements KvSequence {
     /** Makes this fresh sequence a copy-on-write twin of {@code parent}; under the lock. */
     void copyFromLocked(PagedSequence parent) {
         int blocks = spec.blocksFor(parent.length);
+        ensureTableCapacity(blocks);
         for (int idx = 0; idx < blocks; idx++) {
             int block = parent.table[idx];
             if (block >= 0) {
@@ -505,6 +529,29 @@ final class PagedSequence implements KvSequence {
 
     boolean holdsBlocksLocked() {
         return !closed && !preempted && reservedEnd > 0;
+    }
+
+    private int heldBlocksLocked() {
+        int held = 0;
+        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
+            if (table[idx] >= 0) {
+                held++;
+            }
+        }
+        return held;
+    }
+
+    /** Whether preempting this sequence would return at least one block (one it alone references). */
+    boolean wouldFreeBlocksLocked() {
+        if (!holdsBlocksLocked()) {
+            return false;
+        }
+        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
+            if (table[idx] >= 0 && pool.refCount(table[idx]) == 1) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean hasNoPendingReservationLocked() {

@@ -228,6 +228,25 @@ class KvSequenceTest {
     }
 
     @Test
+    void aFailedResumeKeepsThePreemptedHistoryAndPreemptsNobodyInVain() {
+        try (KvCache cache = KvCache.builder(SPEC).maxBlocks(2).strategy(CacheStrategy.ADAPTIVE).build()) {
+            KvSequence first = cache.newSequence();
+            append(first, SPEC, 1, ids(0, 32));
+            KvSequence second = cache.newSequence();
+            append(second, SPEC, 2, ids(100, 8)); // preempts the first: nothing else to evict
+            assertTrue(first.isPreempted());
+            CacheFullException e = assertThrows(CacheFullException.class, () -> first.reserve(40));
+            assertTrue(e.getMessage().contains("more than the whole budget"), e.getMessage());
+            assertTrue(first.isPreempted(), "still preempted after the failed reserve");
+            assertArrayEquals(ids(0, 32), first.tokens());
+            assertFalse(second.isPreempted());
+            assertContent(second, SPEC, 2, 0, 8);
+            assertEquals(1, cache.stats().preemptions());
+            cache.checkIntegrity();
+        }
+    }
+
+    @Test
     void longSequenceOnlyPreemptsOnlyShortSequences() {
         CacheStrategy strategy = CacheStrategy.longSequenceOnly(32);
         assertTrue(strategy.keepsSequenceOf(32));
@@ -443,10 +462,11 @@ class KvSequenceTest {
             sequence.advance((1 << 20) - 16);
             float[] q = new float[4];
             float[] out = new float[4];
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             Thread reader = Thread.ofPlatform().start(() -> {
                 float[] scratch = new float[sequence.attentionScratchSize()];
                 started.countDown();
-                for (int i = 0; i < 20; i++) {
+                while (!stop.get()) {
                     try {
                         sequence.attention(0, (1 << 20) - 1, 1, q, 0, out, 0, 0, 1, scratch);
                     } catch (IllegalStateException overlapSeenByTheReader) {
@@ -456,17 +476,21 @@ class KvSequenceTest {
             });
             assertTrue(started.await(10, TimeUnit.SECONDS));
             IllegalStateException e = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (e == null && reader.isAlive() && System.nanoTime() < deadline) {
-                try {
-                    sequence.truncate(sequence.length());
-                } catch (IllegalStateException caught) {
-                    e = caught;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            try {
+                while (e == null && System.nanoTime() < deadline) {
+                    try {
+                        sequence.truncate(sequence.length());
+                    } catch (IllegalStateException caught) {
+                        e = caught;
+                    }
                 }
+            } finally {
+                stop.set(true);
+                reader.join();
             }
-            reader.join();
             if (e == null) {
-                throw new AssertionError("the reader finished before an overlap was seen; machine too fast?");
+                throw new AssertionError("no overlap detected in 30 s although a reader ran attention continuously");
             }
             assertTrue(e.getMessage().contains("another thread"), e.getMessage());
             assertContent(sequence, spec, 1, 0, 16);
