@@ -112,6 +112,13 @@ public interface KvSequence extends AutoCloseable {
     /** Floats of scratch {@link #attention(int, int, int, float[], int, float[], int, int, int, float[])} needs. */
     int attentionScratchSize();
 
+    /**
+     * A scratch size with which attention serves all query heads that share a KV head from a single
+     * read of its K/V (faster with grouped-query attention: {@code queryHeads / kvHeads} times less
+     * K/V traffic). Any size from {@link #attentionScratchSize()} up works; larger ones only help.
+     */
+    int attentionScratchSize(int queryHeads);
+
     /** All heads with an internal scratch buffer: not for concurrent use. */
     void attention(int layer, int position, int queryHeads, float[] q, float[] out);
 

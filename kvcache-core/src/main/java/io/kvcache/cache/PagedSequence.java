@@ -653,10 +653,15 @@ final class PagedSequence implements KvSequence {
     }
 
     @Override
+    public int attentionScratchSize(int queryHeads) {
+        return attention.groupedScratchSize(queryHeads);
+    }
+
+    @Override
     public void attention(int layer, int position, int queryHeads, float[] q, float[] out) {
         float[] scratch = ownScratch;
-        if (scratch == null) {
-            scratch = new float[attentionScratchSize()];
+        if (scratch == null || scratch.length < attention.groupedScratchSize(queryHeads)) {
+            scratch = new float[attention.groupedScratchSize(queryHeads)];
             ownScratch = scratch;
         }
         attention(layer, position, queryHeads, q, 0, out, 0, 0, queryHeads, scratch);

@@ -77,13 +77,22 @@ class AttentionTest {
             sequence.advance(CONTEXT);
             float[] q = new float[queryHeads * headDim + 3];
             float[] out = new float[queryHeads * headDim + 5];
-            float[] scratch = new float[sequence.attentionScratchSize()];
+            // Per-head scratch, scratch for whole GQA groups, and one in between (groups split in passes).
+            float[][] scratches = {
+                new float[sequence.attentionScratchSize()],
+                new float[sequence.attentionScratchSize(queryHeads)],
+                new float[sequence.attentionScratchSize() + (ratio / 2) * CONTEXT + 1]};
+            int variant = 0;
             for (int length : lengths) {
                 int position = length - 1;
                 int layer = length % LAYERS;
                 // Larger queries make sharper softmax distributions, which stress the max subtraction.
                 fill(random, q, 3.0f);
-                sequence.attention(layer, position, queryHeads, q, 3, out, 5, 0, queryHeads, scratch);
+                float[] scratch = scratches[variant++ % scratches.length];
+                // Two calls over head ranges that split a group, as parallel workers would.
+                int split = queryHeads / 2 + (queryHeads > 2 ? 1 : 0);
+                sequence.attention(layer, position, queryHeads, q, 3, out, 5, 0, split, scratch);
+                sequence.attention(layer, position, queryHeads, q, 3, out, 5, split, queryHeads, scratch);
                 for (int h = 0; h < queryHeads; h++) {
                     int kvHead = h / ratio;
                     double[] ref = reference(keys[layer], values[layer], position, q, 3 + h * headDim,

@@ -8,7 +8,9 @@ import java.util.Arrays;
 /**
  * Grouped-query attention for one query position over the blocks of a block table, and row reads.
  * Reads K/V in their stored type with the {@link Kernels}: F32 and Q8_0 rows straight from the
- * segment (Q8_0 widened in registers), F16 rows converted into a scratch row first. The softmax subtracts the maximum score and
+ * segment (Q8_0 widened in registers), F16 rows converted into a scratch row first. Query heads that
+ * share a KV head (grouped-query attention) are served from one read of each K/V row when the scratch
+ * has room for their scores ({@link #groupedScratchSize}). The softmax subtracts the maximum score and
  * sums in double; the weighted V sum accumulates in float. Allocates nothing.
  *
  * <p>Thread-safe (stateless apart from its configuration); callers guarantee the table's blocks do
@@ -64,47 +66,71 @@ public final class PagedAttention {
     }
 
     /**
+     * Floats of scratch with which {@link #attend} handles all {@code queryHeads / kvHeads} query heads
+     * that share a KV head in one pass over its K/V (read once instead of once per query head).
+     */
+    public int groupedScratchSize(int queryHeads) {
+        long size = (long) (scratchSize() - headDim) * Math.max(1, queryHeads / spec.kvHeads()) + headDim;
+        return (int) Math.min(Integer.MAX_VALUE - 8, size);
+    }
+
+    /**
      * Writes attention outputs of query heads [headFrom, headTo) into {@code out}; arguments are
-     * validated by the caller and {@link #firstMissing} must have returned -1.
+     * validated by the caller and {@link #firstMissing} must have returned -1. Query heads sharing a
+     * KV head are processed together, as many at a time as {@code scratch} holds score rows for.
      */
     public void attend(int[] table, int layer, int position, int queryHeads, float[] q, int qOff, float[] out,
                        int outOff, int headFrom, int headTo, float[] scratch) {
         int windowStart = windowStart(position);
         int sinkEnd = Math.min(sinks, windowStart);
         int count = sinkEnd + position + 1 - windowStart;
-        int row = scratchSize() - headDim;
+        int row = scratch.length - headDim;
+        int perPass = Math.max(1, row / count);
         int group = queryHeads / spec.kvHeads();
-        for (int h = headFrom; h < headTo; h++) {
+        int h = headFrom;
+        while (h < headTo) {
             int kvHead = h / group;
+            int heads = Math.min(perPass, Math.min(headTo, (kvHead + 1) * group) - h);
             int qo = qOff + h * headDim;
             int oo = outOff + h * headDim;
-            int at = scores(table, layer, kvHead, q, qo, 0, sinkEnd, scratch, 0, row);
-            scores(table, layer, kvHead, q, qo, windowStart, position + 1, scratch, at, row);
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < count; i++) {
-                max = Math.max(max, scratch[i]);
+            int at = scores(table, layer, kvHead, q, qo, heads, 0, sinkEnd, scratch, count, 0, row);
+            scores(table, layer, kvHead, q, qo, heads, windowStart, position + 1, scratch, count, at, row);
+            for (int j = 0; j < heads; j++) {
+                softmax(scratch, j * count, count);
             }
-            double sum = 0;
-            for (int i = 0; i < count; i++) {
-                float e = (float) Math.exp(scratch[i] - max);
-                scratch[i] = e;
-                sum += e;
-            }
-            float inverse = (float) (1.0 / sum);
-            for (int i = 0; i < count; i++) {
-                scratch[i] *= inverse;
-            }
-            Arrays.fill(out, oo, oo + headDim, 0f);
-            at = values(table, layer, kvHead, 0, sinkEnd, scratch, 0, out, oo, row);
-            values(table, layer, kvHead, windowStart, position + 1, scratch, at, out, oo, row);
+            Arrays.fill(out, oo, oo + heads * headDim, 0f);
+            at = values(table, layer, kvHead, heads, 0, sinkEnd, scratch, count, 0, out, oo, row);
+            values(table, layer, kvHead, heads, windowStart, position + 1, scratch, count, at, out, oo, row);
+            h += heads;
         }
     }
 
-    /** Writes scaled q·k for positions [from, to) into scratch[at..]; returns the next index. */
-    private int scores(int[] table, int layer, int head, float[] q, int qo, int from, int to, float[] scratch, int at,
-                       int row) {
+    /** In place: subtract the maximum (stability), exponentiate, normalize; the sum is kept in double. */
+    private static void softmax(float[] scores, int from, int count) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = from; i < from + count; i++) {
+            max = Math.max(max, scores[i]);
+        }
+        double sum = 0;
+        for (int i = from; i < from + count; i++) {
+            float e = (float) Math.exp(scores[i] - max);
+            scores[i] = e;
+            sum += e;
+        }
+        float inverse = (float) (1.0 / sum);
+        for (int i = from; i < from + count; i++) {
+            scores[i] *= inverse;
+        }
+    }
+
+    /**
+     * Writes scaled q·k of {@code heads} consecutive query heads (at {@code qo}, {@code qo+headDim}, ...)
+     * for positions [from, to) into scratch[j*stride + at ..]; returns the next {@code at}.
+     */
+    private int scores(int[] table, int layer, int head, float[] q, int qo, int heads, int from, int to,
+                       float[] scratch, int stride, int at, int row) {
         KvElementType type = spec.keyType();
-        long stride = pool.keyRowBytes();
+        long rowBytes = pool.keyRowBytes();
         int position = from;
         while (position < to) {
             int idx = position / blockSize;
@@ -112,29 +138,32 @@ public final class PagedAttention {
             int block = table[idx];
             MemorySegment segment = pool.segment(block);
             long offset = pool.blockBase(block) + pool.keyOffset(layer, head, position - idx * blockSize);
-            if (type == KvElementType.F32) {
-                for (; position < end; position++, offset += stride) {
-                    scratch[at++] = kernels.dot(q, qo, segment, offset, headDim) * scale;
-                }
-            } else if (type == KvElementType.Q8_0) {
-                for (; position < end; position++, offset += stride) {
-                    scratch[at++] = kernels.dotQ8(q, qo, segment, offset, headDim) * scale;
-                }
-            } else {
-                for (; position < end; position++, offset += stride) {
+            for (; position < end; position++, offset += rowBytes, at++) {
+                if (type == KvElementType.F16) {
                     RowCodec.decode(type, segment, offset, headDim, scratch, row);
-                    scratch[at++] = kernels.dot(q, qo, scratch, row, headDim) * scale;
+                }
+                for (int j = 0; j < heads; j++) {
+                    int qj = qo + j * headDim;
+                    float dot = switch (type) {
+                        case F32 -> kernels.dot(q, qj, segment, offset, headDim);
+                        case Q8_0 -> kernels.dotQ8(q, qj, segment, offset, headDim);
+                        case F16 -> kernels.dot(q, qj, scratch, row, headDim);
+                    };
+                    scratch[j * stride + at] = dot * scale;
                 }
             }
         }
         return at;
     }
 
-    /** Adds weights[at..] times V of positions [from, to) to out[oo..]; returns the next index. */
-    private int values(int[] table, int layer, int head, int from, int to, float[] weights, int at, float[] out, int oo,
-                       int row) {
+    /**
+     * Adds weights[j*stride + at ..] times V of positions [from, to) to the outputs of {@code heads}
+     * consecutive query heads at {@code oo}; returns the next {@code at}.
+     */
+    private int values(int[] table, int layer, int head, int heads, int from, int to, float[] weights, int stride,
+                       int at, float[] out, int oo, int row) {
         KvElementType type = spec.valueType();
-        long stride = pool.valueRowBytes();
+        long rowBytes = pool.valueRowBytes();
         int position = from;
         while (position < to) {
             int idx = position / blockSize;
@@ -142,18 +171,18 @@ public final class PagedAttention {
             int block = table[idx];
             MemorySegment segment = pool.segment(block);
             long offset = pool.blockBase(block) + pool.valueOffset(layer, head, position - idx * blockSize);
-            if (type == KvElementType.F32) {
-                for (; position < end; position++, offset += stride) {
-                    kernels.axpy(weights[at++], segment, offset, out, oo, headDim);
-                }
-            } else if (type == KvElementType.Q8_0) {
-                for (; position < end; position++, offset += stride) {
-                    kernels.axpyQ8(weights[at++], segment, offset, out, oo, headDim);
-                }
-            } else {
-                for (; position < end; position++, offset += stride) {
+            for (; position < end; position++, offset += rowBytes, at++) {
+                if (type == KvElementType.F16) {
                     RowCodec.decode(type, segment, offset, headDim, weights, row);
-                    kernels.axpy(weights[at++], weights, row, out, oo, headDim);
+                }
+                for (int j = 0; j < heads; j++) {
+                    float w = weights[j * stride + at];
+                    int oj = oo + j * headDim;
+                    switch (type) {
+                        case F32 -> kernels.axpy(w, segment, offset, out, oj, headDim);
+                        case Q8_0 -> kernels.axpyQ8(w, segment, offset, out, oj, headDim);
+                        case F16 -> kernels.axpy(w, weights, row, out, oj, headDim);
+                    }
                 }
             }
         }
