@@ -22,7 +22,10 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Memory:</b> blocks are allocated lazily in chunks of {@code chunkBlocks} up to the budget;
  * {@link #compact()} returns chunks whose blocks are all free (new blocks come from the lowest
  * chunks, so the highest ones drain first). The reserved memory floor is 0: a cache with no used or
- * prefix-cached blocks releases everything on {@code compact()}.
+ * prefix-cached blocks releases everything on {@code compact()}. A block holds, for each layer, a K
+ * section then a V section; each holds, per KV head, {@code blockSize} consecutive rows of
+ * {@code headDim} elements, so attention reads one (layer, head) of a block as one contiguous run.
+ * {@link KvCacheSpec#bytesPerBlock()} is the exact block size.
  *
  * <p><b>Prefix caching</b> (on by default): a full block whose token ids and all earlier ids are
  * known is indexed under a hash chained over (parent hash, its ids). {@link #newSequence(int[])}
