@@ -43,10 +43,14 @@ public interface KvSequence extends AutoCloseable {
     /**
      * Makes room for positions {@code [length, length+n)}: allocates blocks, copying a shared last
      * block first (copy-on-write). Reserving less than an existing reservation keeps it. On a
-     * preempted sequence this resumes it (empty, not preempted).
+     * preempted sequence whose preemption the caller has seen ({@link #isPreempted()} returned true,
+     * {@link #tokens()} returned the history, or a {@link SequencePreemptedException} was thrown) this
+     * resumes it, empty; if the preemption happened since the caller last looked, it throws
+     * {@link SequencePreemptedException} instead, so a step is never silently written at position 0.
      *
      * @throws ContextLengthExceededException if {@code length + n > capacity()}
      * @throws CacheFullException when no block can be had under the strategy
+     * @throws SequencePreemptedException if the sequence was preempted since the caller last looked
      * @throws IllegalArgumentException if {@code n < 0}
      *     (on any failure nothing changes)
      */
@@ -143,7 +147,11 @@ public interface KvSequence extends AutoCloseable {
      */
     KvSequence fork();
 
-    /** Whether the K/V were dropped under memory pressure; see {@link CacheStrategy#ADAPTIVE}. */
+    /**
+     * Whether the K/V were dropped under memory pressure (see {@link CacheStrategy#ADAPTIVE}). Another
+     * thread may preempt an idle sequence at any time; every call on it then throws
+     * {@link SequencePreemptedException} until the owner resumes it with {@link #reserve} or {@link #clear}.
+     */
     boolean isPreempted();
 
     /** Idempotent; frees blocks (full blocks with known ids stay prefix-cached). */

@@ -37,7 +37,10 @@ final class PagedSequence implements KvSequence {
     private int reservedEnd;
     private int hashedBlocks;
     private int dropScan;
-    private boolean preempted;
+    /** Written by a preempting thread under the lock and the guard; volatile for {@link #isPreempted()}. */
+    private volatile boolean preempted;
+    /** Whether the owner has been told of the current preemption; only then may reserve() resume. */
+    private boolean preemptionSeen;
     private int @Nullable [] history;
     private volatile boolean closed;
     private float @Nullable [] ownScratch;
@@ -102,6 +105,7 @@ final class PagedSequence implements KvSequence {
 
     private void ensureNotPreempted() {
         if (preempted) {
+            preemptionSeen = true;
             throw new SequencePreemptedException(id);
         }
     }
@@ -138,7 +142,11 @@ final class PagedSequence implements KvSequence {
     @Override
     public boolean isPreempted() {
         ensureUsable();
-        return preempted;
+        if (preempted) {
+            preemptionSeen = true;
+            return true;
+        }
+        return false;
     }
 
     @Override
@@ -146,7 +154,11 @@ final class PagedSequence implements KvSequence {
         beginRead();
         try {
             int[] dropped = history;
-            return preempted && dropped != null ? dropped.clone() : Arrays.copyOf(tokens, length);
+            if (preempted && dropped != null) {
+                preemptionSeen = true;
+                return dropped.clone();
+            }
+            return Arrays.copyOf(tokens, length);
         } finally {
             endRead();
         }
@@ -174,6 +186,11 @@ final class PagedSequence implements KvSequence {
 
     private void reserveLocked(int n) {
         cache.ensureOpen();
+        if (preempted && !preemptionSeen) {
+            // Preempted by another thread since the owner last looked: resuming silently at length 0
+            // would store the caller's next positions in the wrong place.
+            ensureNotPreempted();
+        }
         long newEnd = (long) length + n;
         if (newEnd > spec.contextLength()) {
             throw new ContextLengthExceededException(id, length, n, spec.contextLength());
@@ -570,6 +587,7 @@ final class PagedSequence implements KvSequence {
         try {
             history = Arrays.copyOf(tokens, length);
             resetLocked();
+            preemptionSeen = false;
             preempted = true;
             return true;
         } finally {

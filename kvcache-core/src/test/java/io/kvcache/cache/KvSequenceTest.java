@@ -198,6 +198,8 @@ class KvSequenceTest {
             append(recent, SPEC, 2, ids(100, 32));
             append(requester, SPEC, 3, ids(200, 32));
             append(requester, SPEC, 3, ids(232, 16)); // needs a 7th block
+            // The owner has not looked yet: reserving must not silently restart the sequence at 0.
+            assertThrows(SequencePreemptedException.class, () -> recent.reserve(1));
             assertTrue(recent.isPreempted());
             assertFalse(old.isPreempted());
             assertEquals(0, recent.length());
