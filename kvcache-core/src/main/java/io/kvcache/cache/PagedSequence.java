@@ -428,6 +428,7 @@ final class PagedSequence implements KvSequence {
                 length = n;
                 reservedEnd = n;
                 hashedBlocks = Math.min(hashedBlocks, n / blockSize);
+                dropScan = Math.min(dropScan, n / blockSize); // blocks past n may be reallocated: rescan them
             } finally {
                 cache.lock.unlock();
             }
