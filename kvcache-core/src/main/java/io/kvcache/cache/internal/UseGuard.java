@@ -18,13 +18,17 @@ public final class UseGuard {
 
     /** Enters as the one writer; false if a reader or writer is inside. */
     public boolean enterWrite() {
-        while (!state.compareAndSet(IDLE, WRITING)) {
-            if (state.get() != PREEMPTING) {
+        while (true) {
+            int current = state.get();
+            if (current == PREEMPTING) {
+                Thread.onSpinWait();
+            } else if (current != IDLE) {
                 return false;
+            } else if (state.compareAndSet(IDLE, WRITING)) {
+                return true;
             }
-            Thread.onSpinWait();
+            // The CAS lost to a preemption that may already be over: look again.
         }
-        return true;
     }
 
     public void exitWrite() {
