@@ -135,6 +135,7 @@ public interface KvSequence extends AutoCloseable {
      *
      * @throws IllegalArgumentException if {@code n < 0 || n > length()}, or the positions needed after
      *     the rollback were already dropped by the sliding window
+     * @throws SequencePreemptedException if {@code n > 0} and the sequence was preempted
      */
     void truncate(int n);
 

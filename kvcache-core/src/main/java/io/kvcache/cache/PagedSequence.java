@@ -409,6 +409,9 @@ final class PagedSequence implements KvSequence {
             cache.lock.lock();
             try {
                 cache.ensureOpen();
+                if (n > 0) {
+                    ensureNotPreempted(); // its length dropped to 0 behind the caller's back
+                }
                 if (n < 0 || n > length) {
                     throw new IllegalArgumentException("truncate(" + n + ") on sequence " + id + " of length " + length
                             + ": n must be in [0, length]");
