@@ -51,7 +51,7 @@ public sealed interface CacheStrategy {
         return !keepsSequenceOf(tokens);
     }
 
-    /** See {@link #ALWAYS}. */
+    /** See {@link #ALWAYS}. Immutable. */
     record Always() implements CacheStrategy {
         @Override
         public boolean keepsSequenceOf(int tokens) {
@@ -64,7 +64,7 @@ public sealed interface CacheStrategy {
         }
     }
 
-    /** See {@link #ADAPTIVE}. */
+    /** See {@link #ADAPTIVE}. Immutable. */
     record Adaptive() implements CacheStrategy {
         @Override
         public boolean keepsSequenceOf(int tokens) {
@@ -82,7 +82,7 @@ public sealed interface CacheStrategy {
         }
     }
 
-    /** See {@link #DISABLED}. */
+    /** See {@link #DISABLED}. Immutable. */
     record Disabled() implements CacheStrategy {
         @Override
         public boolean keepsSequenceOf(int tokens) {
@@ -96,7 +96,7 @@ public sealed interface CacheStrategy {
     }
 
     /**
-     * See {@link CacheStrategy#longSequenceOnly(int)}.
+     * See {@link CacheStrategy#longSequenceOnly(int)}. Immutable.
      *
      * @param threshold the smallest token count that is kept
      */

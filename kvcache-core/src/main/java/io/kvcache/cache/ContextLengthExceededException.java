@@ -1,6 +1,8 @@
 package io.kvcache.cache;
 
-/** A sequence would grow past its capacity (the spec's context length). Nothing was changed. */
+/** A sequence would grow past its capacity (the spec's context length). Nothing was changed. *
+ * <p>Like any exception, safe to share between threads once thrown.
+ */
 public class ContextLengthExceededException extends KvCacheException {
     private static final long serialVersionUID = 1L;
 

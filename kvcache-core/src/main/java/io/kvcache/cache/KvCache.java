@@ -2,6 +2,7 @@ package io.kvcache.cache;
 
 import io.kvcache.cache.internal.BlockPool;
 import io.kvcache.cache.internal.Kernels;
+import io.kvcache.cache.internal.PagedAttention;
 import io.kvcache.cache.internal.PrefixHash;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +22,10 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Memory:</b> blocks are allocated lazily in chunks of {@code chunkBlocks} up to the budget;
  * {@link #compact()} returns chunks whose blocks are all free (new blocks come from the lowest
  * chunks, so the highest ones drain first). The reserved memory floor is 0: a cache with no used or
- * prefix-cached blocks releases everything on {@code compact()}.
+ * prefix-cached blocks releases everything on {@code compact()}. A block holds, for each layer, a K
+ * section then a V section; each holds, per KV head, {@code blockSize} consecutive rows of
+ * {@code headDim} elements, so attention reads one (layer, head) of a block as one contiguous run.
+ * {@link KvCacheSpec#bytesPerBlock()} is the exact block size.
  *
  * <p><b>Prefix caching</b> (on by default): a full block whose token ids and all earlier ids are
  * known is indexed under a hash chained over (parent hash, its ids). {@link #newSequence(int[])}
@@ -29,6 +33,14 @@ import org.jspecify.annotations.Nullable;
  * {@code prompt.length - 1} positions so the engine always runs the last prompt token for its
  * logits. Freed indexed blocks stay reusable (counted as cached) until a new block is needed and
  * none is free; then the least recently released is evicted.
+ *
+ * <p><b>Admission:</b> {@link #newSequence()} refuses a sequence beyond {@code maxSequences} with
+ * {@link CacheFullException}; memory is claimed later, block by block, by {@link KvSequence#reserve}.
+ * When no block is free and no chunk fits the budget, the least recently released prefix-cached
+ * block is evicted; if there is none, the {@link CacheStrategy} decides: preempt another sequence
+ * ({@code ADAPTIVE}; sequences it does not keep under {@code longSequenceOnly}/{@code DISABLED}) or
+ * throw {@link CacheFullException} ({@code ALWAYS}, or nothing preemptible). The caller may retry
+ * later (queueing is the scheduler's job, not the pool's).
  *
  * <p><b>Sliding window</b> ({@code slidingWindow(window, sinks)}): attention for position {@code p}
  * sees positions {@code [0, sinks)} and {@code [p-window+1, p]}. After each advance, blocks wholly
@@ -42,7 +54,7 @@ public final class KvCache implements AutoCloseable {
     final ReentrantLock lock = new ReentrantLock();
     final KvCacheSpec spec;
     final BlockPool pool;
-    final Kernels kernels = Kernels.best();
+    final PagedAttention attention;
     private final CacheStrategy strategy;
     private final int maxSequences;
     final int window;
@@ -66,6 +78,7 @@ public final class KvCache implements AutoCloseable {
         int chunkBlocks = b.chunkBlocks > 0 ? b.chunkBlocks
                 : (int) Math.max(1, Math.min(256, (16L << 20) / spec.bytesPerBlock()));
         this.pool = new BlockPool(spec, maxBlocks, chunkBlocks);
+        this.attention = new PagedAttention(spec, pool, Kernels.best(), window, sinkTokens);
     }
 
     /** A builder for a cache of this shape. Not thread-safe. */
@@ -112,8 +125,9 @@ public final class KvCache implements AutoCloseable {
     /**
      * A sequence with the longest cached prefix of {@code promptTokens} attached (whole blocks, at
      * most {@code promptTokens.length - 1} positions); {@code length()} is the number attached and the
-     * caller computes the rest. Counts {@code promptTokens.length} query tokens and the attached hit
-     * tokens in {@link #stats()}.
+     * caller computes the rest. With prefix caching on, counts {@code promptTokens.length} query
+     * tokens and the attached hit tokens in {@link #stats()}; with it off this is
+     * {@link #newSequence()}.
      *
      * @throws CacheFullException if {@code maxSequences} sequences are open
      */
@@ -169,7 +183,8 @@ public final class KvCache implements AutoCloseable {
                 return block;
             }
             if (!preemptOneLocked(requester)) {
-                throw cacheFull();
+                throw cacheFull("no block is free, no prefix-cached block is left to evict and the strategy"
+                        + " may preempt no other sequence");
             }
         }
     }
@@ -178,7 +193,7 @@ public final class KvCache implements AutoCloseable {
         List<PagedSequence> newestFirst = new ArrayList<>(live.values()).reversed();
         for (boolean requireIdle : new boolean[] {true, false}) {
             for (PagedSequence candidate : newestFirst) {
-                if (candidate != requester && candidate.holdsBlocksLocked()
+                if (candidate != requester && candidate.wouldFreeBlocksLocked()
                         && strategy.mayPreempt(candidate.lengthLocked())
                         && (!requireIdle || candidate.hasNoPendingReservationLocked())
                         && candidate.tryPreemptLocked()) {
@@ -190,14 +205,13 @@ public final class KvCache implements AutoCloseable {
         return false;
     }
 
-    private CacheFullException cacheFull() {
-        long mib = 1 << 20;
-        return new CacheFullException("KV cache is full: all " + pool.maxBlocks() + " blocks ("
-                + (pool.maxBlocks() * pool.blockBytes() / mib) + " MiB memory budget, "
-                + pool.blockBytes() + " bytes per block) are in use by " + live.size()
-                + " sequences and strategy " + strategy + " may not evict them; raise the budget with"
-                + " KvCache.Builder.memoryBudget(bytes) / kvcache.cache.memory-budget, close or truncate"
-                + " sequences, or use CacheStrategy.ADAPTIVE");
+    CacheFullException cacheFull(String why) {
+        long budget = pool.maxBlocks() * pool.blockBytes();
+        String size = budget >= (1 << 20) ? (budget >> 20) + " MiB" : budget + " bytes";
+        return new CacheFullException("KV cache is full: " + why + " (budget " + pool.maxBlocks() + " blocks = " + size
+                + " at " + pool.blockBytes() + " bytes per block; " + live.size() + " sequences; strategy " + strategy
+                + "); raise the budget with KvCache.Builder.memoryBudget(bytes) / kvcache.cache.memory-budget,"
+                + " close or truncate sequences, or use CacheStrategy.ADAPTIVE");
     }
 
     /** An immutable snapshot of usage and counters. */
@@ -306,7 +320,10 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Frees all off-heap memory; every sequence becomes unusable. Idempotent. */
+    /**
+     * Frees all off-heap memory; every sequence becomes unusable (its methods throw
+     * {@link IllegalStateException}). Idempotent. Call it when no thread is inside a sequence call.
+     */
     @Override
     public void close() {
         lock.lock();

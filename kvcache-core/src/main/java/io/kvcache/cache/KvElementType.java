@@ -8,11 +8,13 @@ package io.kvcache.cache;
  *   <li>{@link #F16}: IEEE half precision, 2 bytes per element; relative error at most 2<sup>-11</sup>
  *       for values in the normal half range (|x| in [6.1e-5, 65504]); larger magnitudes overflow to
  *       infinity, smaller ones lose relative precision (absolute error at most 2<sup>-25</sup>).
- *   <li>{@link #Q8_0}: llama.cpp's Q8_0 layout: per 32 elements an F16 scale {@code d = amax/127}
- *       followed by 32 signed bytes {@code q = round(x/d)}, 34 bytes per 32 elements. The quantized
- *       values are computed against the stored (F16-rounded) scale, so the absolute error of every
- *       element is at most {@code amax/254 * (1 + 2^-11)} where {@code amax} is the largest magnitude
- *       in its group of 32. Requires the head dimension to be a multiple of 32.
+ *   <li>{@link #Q8_0}: llama.cpp's Q8_0 layout: per 32 elements an F16 scale {@code d ~ amax/127}
+ *       followed by 32 signed bytes {@code q = round(x/d)}, 34 bytes per 32 elements. The scale is
+ *       rounded to F16 upwards when needed so no value is clamped, and {@code q} is computed against
+ *       the stored scale, so every element's absolute error is at most
+ *       {@code amax/254 * (1 + 2^-10) + 2^-25} where {@code amax} is the largest magnitude in its group
+ *       of 32 (the last term only matters for groups below about 1e-5, where the F16 scale is
+ *       subnormal). Requires the head dimension to be a multiple of 32.
  * </ul>
  */
 public enum KvElementType {

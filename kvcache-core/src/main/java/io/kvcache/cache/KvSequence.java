@@ -43,10 +43,14 @@ public interface KvSequence extends AutoCloseable {
     /**
      * Makes room for positions {@code [length, length+n)}: allocates blocks, copying a shared last
      * block first (copy-on-write). Reserving less than an existing reservation keeps it. On a
-     * preempted sequence this resumes it (empty, not preempted).
+     * preempted sequence whose preemption the caller has seen ({@link #isPreempted()} returned true,
+     * {@link #tokens()} returned the history, or a {@link SequencePreemptedException} was thrown) this
+     * resumes it, empty; if the preemption happened since the caller last looked, it throws
+     * {@link SequencePreemptedException} instead, so a step is never silently written at position 0.
      *
      * @throws ContextLengthExceededException if {@code length + n > capacity()}
      * @throws CacheFullException when no block can be had under the strategy
+     * @throws SequencePreemptedException if the sequence was preempted since the caller last looked
      * @throws IllegalArgumentException if {@code n < 0}
      *     (on any failure nothing changes)
      */
@@ -93,17 +97,33 @@ public interface KvSequence extends AutoCloseable {
      * KV head {@code h / (queryHeads/kvHeads)}. Writes {@code softmax(q·K^T/sqrt(headDim))·V} for query
      * heads {@code [headFrom, headTo)} into {@code out} (same layout as {@code q}). {@code scratch}
      * must hold {@link #attentionScratchSize()} floats and belong to the calling thread. Allocates
-     * nothing.
+     * nothing. With F16 keys the query is rounded to F16 before the dot products, and with F16
+     * values the attention weights are rounded to F16: what llama.cpp's F16 matrix products do, so
+     * logits match it.
      *
-     * <p>With F16 keys the query is rounded to F16 before the dot products, and with F16 values the
-     * attention weights are rounded to F16 before weighting: what llama.cpp's F16 matrix products
-     * do, so that logits match it.
+     * <p>Accuracy: with F32 storage the result matches exact (double) attention within about 1e-6
+     * relative (float dot products, double softmax sum). With F16/Q8_0 storage the K/V element errors
+     * documented on {@link KvElementType} propagate: the output differs from exact attention over the
+     * unquantized K/V by at most {@code eV + (exp(2*delta) - 1) * max|V|}, where {@code eV} is the
+     * largest V element error and {@code delta = sum_j |q_j| * eK_j / sqrt(headDim)}; typical errors
+     * are far smaller (about 2.5e-4 * max|V| for F16 and 4e-3 * max|V| for Q8_0 on random data).
+     *
+     * @throws IllegalStateException if {@code position} is not stored or a visible position was dropped
+     * @throws IllegalArgumentException if {@code queryHeads} is not a multiple of {@code kvHeads} or the
+     *     scratch is too small
      */
     void attention(int layer, int position, int queryHeads, float[] q, int qOff, float[] out, int outOff,
                    int headFrom, int headTo, float[] scratch);
 
     /** Floats of scratch {@link #attention(int, int, int, float[], int, float[], int, int, int, float[])} needs. */
     int attentionScratchSize();
+
+    /**
+     * A scratch size with which attention serves all query heads that share a KV head from a single
+     * read of its K/V (faster with grouped-query attention: {@code queryHeads / kvHeads} times less
+     * K/V traffic). Any size from {@link #attentionScratchSize()} up works; larger ones only help.
+     */
+    int attentionScratchSize(int queryHeads);
 
     /** All heads with an internal scratch buffer: not for concurrent use. */
     void attention(int layer, int position, int queryHeads, float[] q, float[] out);
@@ -117,6 +137,7 @@ public interface KvSequence extends AutoCloseable {
      *
      * @throws IllegalArgumentException if {@code n < 0 || n > length()}, or the positions needed after
      *     the rollback were already dropped by the sliding window
+     * @throws SequencePreemptedException if {@code n > 0} and the sequence was preempted
      */
     void truncate(int n);
 
@@ -129,7 +150,11 @@ public interface KvSequence extends AutoCloseable {
      */
     KvSequence fork();
 
-    /** Whether the K/V were dropped under memory pressure; see {@link CacheStrategy#ADAPTIVE}. */
+    /**
+     * Whether the K/V were dropped under memory pressure (see {@link CacheStrategy#ADAPTIVE}). Another
+     * thread may preempt an idle sequence at any time; every call on it then throws
+     * {@link SequencePreemptedException} until the owner resumes it with {@link #reserve} or {@link #clear}.
+     */
     boolean isPreempted();
 
     /** The geometry of the cache this sequence lives in. */

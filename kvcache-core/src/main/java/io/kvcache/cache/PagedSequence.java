@@ -1,15 +1,13 @@
 package io.kvcache.cache;
 
 import io.kvcache.cache.internal.BlockPool;
-import io.kvcache.cache.internal.Kernels;
+import io.kvcache.cache.internal.BlockTableAudit;
+import io.kvcache.cache.internal.PagedAttention;
 import io.kvcache.cache.internal.PrefixHash;
-import io.kvcache.cache.internal.RowCodec;
-import java.lang.foreign.MemorySegment;
+import io.kvcache.cache.internal.UseGuard;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -25,25 +23,24 @@ final class PagedSequence implements KvSequence {
     private final KvCache cache;
     private final KvCacheSpec spec;
     private final BlockPool pool;
-    private final Kernels kernels;
+    private final PagedAttention attention;
     private final long id;
     private final long openedNanos = System.nanoTime();
     private final int blockSize;
     private final int headDim;
-    private static final int IDLE = 0;
-    private static final int WRITING = -1;
-    private static final int PREEMPTING = Integer.MIN_VALUE;
-    /** {@link #IDLE}, a reader count, {@link #WRITING} (the owner mutates) or {@link #PREEMPTING} (another thread). */
-    private final AtomicInteger guard = new AtomicInteger(IDLE);
+    private final UseGuard guard = new UseGuard();
 
-    private final int[] table;
-    private final long[] chainHash;
+    private int[] table;
+    private long[] chainHash;
     private int[] tokens = new int[64];
     private int length;
     private int reservedEnd;
     private int hashedBlocks;
     private int dropScan;
-    private boolean preempted;
+    /** Written by a preempting thread under the lock and the guard; volatile for {@link #isPreempted()}. */
+    private volatile boolean preempted;
+    /** Whether the owner has been told of the current preemption; only then may reserve() resume. */
+    private boolean preemptionSeen;
     private int @Nullable [] history;
     private volatile boolean closed;
     private float @Nullable [] ownScratch;
@@ -52,11 +49,11 @@ final class PagedSequence implements KvSequence {
         this.cache = cache;
         this.spec = cache.spec;
         this.pool = cache.pool;
-        this.kernels = cache.kernels;
+        this.attention = cache.attention;
         this.id = id;
         this.blockSize = spec.blockSize();
         this.headDim = spec.headDim();
-        this.table = new int[spec.blocksFor(spec.contextLength())];
+        this.table = new int[Math.min(16, spec.blocksFor(spec.contextLength()))];
         Arrays.fill(table, -1);
         this.chainHash = new long[table.length];
     }
@@ -64,46 +61,33 @@ final class PagedSequence implements KvSequence {
     // ---------------------------------------------------------------- guard
 
     private void beginWrite() {
-        while (!guard.compareAndSet(IDLE, WRITING)) {
-            if (guard.get() != PREEMPTING) {
-                ensureUsable();
-                throw concurrentUse();
-            }
-            Thread.onSpinWait(); // another thread is preempting this sequence under the pool lock: brief
+        if (!guard.enterWrite()) {
+            ensureUsable();
+            throw concurrentUse();
         }
         if (closed || cache.closed) {
-            guard.set(IDLE);
+            guard.exitWrite();
             ensureUsable();
         }
     }
 
     private void endWrite() {
-        guard.set(IDLE);
+        guard.exitWrite();
     }
 
     private void beginRead() {
-        while (true) {
-            int state = guard.get();
-            if (state == PREEMPTING) {
-                Thread.onSpinWait();
-                continue;
-            }
-            if (state < 0) {
-                ensureUsable();
-                throw concurrentUse();
-            }
-            if (guard.compareAndSet(state, state + 1)) {
-                break;
-            }
+        if (!guard.enterRead()) {
+            ensureUsable();
+            throw concurrentUse();
         }
         if (closed || cache.closed) {
-            guard.decrementAndGet();
+            guard.exitRead();
             ensureUsable();
         }
     }
 
     private void endRead() {
-        guard.decrementAndGet();
+        guard.exitRead();
     }
 
     private void ensureUsable() {
@@ -121,6 +105,7 @@ final class PagedSequence implements KvSequence {
 
     private void ensureNotPreempted() {
         if (preempted) {
+            preemptionSeen = true;
             throw new SequencePreemptedException(id);
         }
     }
@@ -167,7 +152,11 @@ final class PagedSequence implements KvSequence {
     @Override
     public boolean isPreempted() {
         ensureUsable();
-        return preempted;
+        if (preempted) {
+            preemptionSeen = true;
+            return true;
+        }
+        return false;
     }
 
     @Override
@@ -175,7 +164,11 @@ final class PagedSequence implements KvSequence {
         beginRead();
         try {
             int[] dropped = history;
-            return preempted && dropped != null ? dropped.clone() : Arrays.copyOf(tokens, length);
+            if (preempted && dropped != null) {
+                preemptionSeen = true;
+                return dropped.clone();
+            }
+            return Arrays.copyOf(tokens, length);
         } finally {
             endRead();
         }
@@ -203,17 +196,20 @@ final class PagedSequence implements KvSequence {
 
     private void reserveLocked(int n) {
         cache.ensureOpen();
-        if (preempted) {
-            preempted = false;
-            history = null;
+        if (preempted && !preemptionSeen) {
+            // Preempted by another thread since the owner last looked: resuming silently at length 0
+            // would store the caller's next positions in the wrong place.
+            ensureNotPreempted();
         }
         long newEnd = (long) length + n;
         if (newEnd > spec.contextLength()) {
             throw new ContextLengthExceededException(id, length, n, spec.contextLength());
         }
         if (newEnd <= reservedEnd) {
+            resume();
             return;
         }
+        ensureTableCapacity(spec.blocksFor((int) newEnd));
         int first = length / blockSize;
         int last = (int) ((newEnd - 1) / blockSize);
         int needed = 0;
@@ -221,6 +217,11 @@ final class PagedSequence implements KvSequence {
             if (table[idx] < 0 || pool.refCount(table[idx]) > 1) {
                 needed++;
             }
+        }
+        if (needed + heldBlocksLocked() > pool.maxBlocks()) {
+            // Checked first so that no other sequence is preempted in vain.
+            throw cache.cacheFull("sequence " + id + " would need " + (needed + heldBlocksLocked())
+                    + " blocks, more than the whole budget");
         }
         // Phase 1: get every block first, so a failure leaves the sequence untouched.
         int[] fresh = new int[needed];
@@ -255,6 +256,24 @@ final class PagedSequence implements KvSequence {
             pool.release(fresh[used++]);
         }
         reservedEnd = (int) newEnd;
+        resume();
+    }
+
+    /** A preempted sequence resumes (empty) once a reserve succeeds; a failed one keeps the history. */
+    private void resume() {
+        preempted = false;
+        history = null;
+    }
+
+    /** Block tables grow on demand so long context lengths cost nothing until used. */
+    private void ensureTableCapacity(int blocks) {
+        if (table.length < blocks) {
+            int grown = (int) Math.min(spec.blocksFor(spec.contextLength()), Math.max(blocks, 2L * table.length));
+            int old = table.length;
+            table = Arrays.copyOf(table, grown);
+            Arrays.fill(table, old, grown, -1);
+            chainHash = Arrays.copyOf(chainHash, grown);
+        }
     }
 
     @Override
@@ -271,16 +290,7 @@ final class PagedSequence implements KvSequence {
             int kvDim = spec.kvDim();
             Objects.checkFromIndexSize(kOffset, kvDim, k.length);
             Objects.checkFromIndexSize(vOffset, kvDim, v.length);
-            int block = table[position / blockSize];
-            int slot = position % blockSize;
-            MemorySegment segment = pool.segment(block);
-            long base = pool.blockBase(block);
-            for (int head = 0; head < spec.kvHeads(); head++) {
-                RowCodec.encode(spec.keyType(), k, kOffset + head * headDim, headDim, segment,
-                        base + pool.keyOffset(layer, head, slot));
-                RowCodec.encode(spec.valueType(), v, vOffset + head * headDim, headDim, segment,
-                        base + pool.valueOffset(layer, head, slot));
-            }
+            attention.writeRow(table[position / blockSize], layer, position % blockSize, k, kOffset, v, vOffset);
         } finally {
             endWrite();
         }
@@ -372,7 +382,9 @@ final class PagedSequence implements KvSequence {
 
     /** Attaches the cached full blocks matching the prompt; called under the lock before publication. */
     int attachPrefixLocked(int[] prompt) {
-        int maxBlocks = prompt.length == 0 ? 0 : (prompt.length - 1) / blockSize;
+        int maxBlocks = prompt.length == 0 ? 0
+                : Math.min((prompt.length - 1) / blockSize, spec.contextLength() / blockSize);
+        ensureTableCapacity(maxBlocks);
         long parent = PrefixHash.ROOT;
         int attached = 0;
         while (attached < maxBlocks) {
@@ -407,6 +419,9 @@ final class PagedSequence implements KvSequence {
             cache.lock.lock();
             try {
                 cache.ensureOpen();
+                if (n > 0) {
+                    ensureNotPreempted(); // its length dropped to 0 behind the caller's back
+                }
                 if (n < 0 || n > length) {
                     throw new IllegalArgumentException("truncate(" + n + ") on sequence " + id + " of length " + length
                             + ": n must be in [0, length]");
@@ -426,6 +441,7 @@ final class PagedSequence implements KvSequence {
                 length = n;
                 reservedEnd = n;
                 hashedBlocks = Math.min(hashedBlocks, n / blockSize);
+                dropScan = Math.min(dropScan, n / blockSize); // blocks past n may be reallocated: rescan them
             } finally {
                 cache.lock.unlock();
             }
@@ -495,6 +511,7 @@ final class PagedSequence implements KvSequence {
     /** Makes this fresh sequence a copy-on-write twin of {@code parent}; under the lock. */
     void copyFromLocked(PagedSequence parent) {
         int blocks = spec.blocksFor(parent.length);
+        ensureTableCapacity(blocks);
         for (int idx = 0; idx < blocks; idx++) {
             int block = parent.table[idx];
             if (block >= 0) {
@@ -515,14 +532,11 @@ final class PagedSequence implements KvSequence {
         if (closed) {
             return;
         }
-        while (!guard.compareAndSet(IDLE, WRITING)) {
+        if (!guard.enterWrite()) {
             if (closed) {
                 return;
             }
-            if (guard.get() != PREEMPTING) {
-                throw concurrentUse();
-            }
-            Thread.onSpinWait();
+            throw concurrentUse();
         }
         try {
             cache.lock.lock();
@@ -538,7 +552,7 @@ final class PagedSequence implements KvSequence {
                 cache.lock.unlock();
             }
         } finally {
-            guard.set(IDLE);
+            guard.exitWrite();
         }
     }
 
@@ -546,6 +560,29 @@ final class PagedSequence implements KvSequence {
 
     boolean holdsBlocksLocked() {
         return !closed && !preempted && reservedEnd > 0;
+    }
+
+    private int heldBlocksLocked() {
+        int held = 0;
+        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
+            if (table[idx] >= 0) {
+                held++;
+            }
+        }
+        return held;
+    }
+
+    /** Whether preempting this sequence would return at least one block (one it alone references). */
+    boolean wouldFreeBlocksLocked() {
+        if (!holdsBlocksLocked()) {
+            return false;
+        }
+        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
+            if (table[idx] >= 0 && pool.refCount(table[idx]) == 1) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean hasNoPendingReservationLocked() {
@@ -558,16 +595,17 @@ final class PagedSequence implements KvSequence {
 
     /** Drops this sequence's K/V if no thread is using it right now; keeps its token history. */
     boolean tryPreemptLocked() {
-        if (closed || preempted || !guard.compareAndSet(IDLE, PREEMPTING)) {
+        if (closed || preempted || !guard.tryEnterPreempting()) {
             return false;
         }
         try {
             history = Arrays.copyOf(tokens, length);
             resetLocked();
+            preemptionSeen = false;
             preempted = true;
             return true;
         } finally {
-            guard.set(IDLE);
+            guard.exitPreempting();
         }
     }
 
@@ -593,28 +631,10 @@ final class PagedSequence implements KvSequence {
         if (preempted && reservedEnd != 0) {
             throw new IllegalStateException("sequence " + id + " is preempted but holds positions");
         }
-        int end = spec.blocksFor(reservedEnd);
         long keepFrom = cache.window == 0 ? 0 : (long) length - cache.window + 1;
         int sinkBlocks = (cache.sinkTokens + blockSize - 1) / blockSize;
-        BitSet seen = new BitSet();
-        for (int idx = 0; idx < table.length; idx++) {
-            int block = table[idx];
-            if (block < 0) {
-                boolean dropped = cache.window > 0 && idx >= sinkBlocks && (long) (idx + 1) * blockSize <= keepFrom;
-                if (idx < end && !dropped) {
-                    throw new IllegalStateException("sequence " + id + " lacks a block for index " + idx);
-                }
-                continue;
-            }
-            if (idx >= end) {
-                throw new IllegalStateException("sequence " + id + " holds block " + block + " past its reserved end");
-            }
-            if (seen.get(block)) {
-                throw new IllegalStateException("sequence " + id + " references block " + block + " twice");
-            }
-            seen.set(block);
-            refs[block]++;
-        }
+        BlockTableAudit.count("sequence " + id, table, spec.blocksFor(reservedEnd),
+                idx -> cache.window > 0 && idx >= sinkBlocks && (long) (idx + 1) * blockSize <= keepFrom, refs);
     }
 
     // ---------------------------------------------------------------- reading
@@ -635,34 +655,22 @@ final class PagedSequence implements KvSequence {
             ensureNotPreempted();
             Objects.checkIndex(layer, spec.layers());
             Objects.checkFromIndexSize(off, spec.kvDim(), dst.length);
-            int block = storedBlock(position);
-            int slot = position % blockSize;
-            MemorySegment segment = pool.segment(block);
-            long base = pool.blockBase(block);
-            for (int head = 0; head < spec.kvHeads(); head++) {
-                if (key) {
-                    RowCodec.decode(spec.keyType(), segment, base + pool.keyOffset(layer, head, slot), headDim,
-                            dst, off + head * headDim);
-                } else {
-                    RowCodec.decode(spec.valueType(), segment, base + pool.valueOffset(layer, head, slot), headDim,
-                            dst, off + head * headDim);
-                }
+            if (position < 0 || position >= reservedEnd) {
+                throw notStored(position);
             }
+            int block = table[position / blockSize];
+            if (block < 0) {
+                throw droppedPosition(position);
+            }
+            attention.readRow(key, block, layer, position % blockSize, dst, off);
         } finally {
             endRead();
         }
     }
 
-    private int storedBlock(int position) {
-        if (position < 0 || position >= reservedEnd) {
-            throw new IllegalStateException("position " + position + " of sequence " + id + " is not stored (length "
-                    + length + ", reserved up to " + reservedEnd + ")");
-        }
-        int block = table[position / blockSize];
-        if (block < 0) {
-            throw droppedPosition(position);
-        }
-        return block;
+    private IllegalStateException notStored(int position) {
+        return new IllegalStateException("position " + position + " of sequence " + id + " is not stored (length "
+                + length + ", reserved up to " + reservedEnd + "); reserve and store it first");
     }
 
     private IllegalStateException droppedPosition(int position) {
@@ -673,18 +681,19 @@ final class PagedSequence implements KvSequence {
 
     @Override
     public int attentionScratchSize() {
-        int visible = cache.window > 0
-                ? (int) Math.min(spec.contextLength(), (long) cache.window + cache.sinkTokens)
-                : spec.contextLength();
-        // Scores, then one row for decoding quantized K/V, then one for the F16-rounded query.
-        return visible + 2 * headDim;
+        return attention.scratchSize();
+    }
+
+    @Override
+    public int attentionScratchSize(int queryHeads) {
+        return attention.groupedScratchSize(queryHeads);
     }
 
     @Override
     public void attention(int layer, int position, int queryHeads, float[] q, float[] out) {
         float[] scratch = ownScratch;
-        if (scratch == null) {
-            scratch = new float[attentionScratchSize()];
+        if (scratch == null || scratch.length < attention.groupedScratchSize(queryHeads)) {
+            scratch = new float[attention.groupedScratchSize(queryHeads)];
             ownScratch = scratch;
         }
         attention(layer, position, queryHeads, q, 0, out, 0, 0, queryHeads, scratch);
@@ -705,116 +714,21 @@ final class PagedSequence implements KvSequence {
             Objects.checkFromToIndex(headFrom, headTo, queryHeads);
             Objects.checkFromIndexSize(qOff, queryHeads * headDim, q.length);
             Objects.checkFromIndexSize(outOff, queryHeads * headDim, out.length);
-            int scratchSize = attentionScratchSize();
-            if (scratch.length < scratchSize) {
+            if (scratch.length < attention.scratchSize()) {
                 throw new IllegalArgumentException("attention scratch holds " + scratch.length + " floats, needs "
-                        + scratchSize + " (attentionScratchSize())");
+                        + attention.scratchSize() + " (attentionScratchSize())");
             }
             if (position < 0 || position >= reservedEnd) {
-                throw new IllegalStateException("attention at position " + position + " of sequence " + id
-                        + ": position is not stored (length " + length + ", reserved up to " + reservedEnd + ")");
+                throw notStored(position);
             }
-            int windowStart = cache.window > 0 ? Math.max(0, position - cache.window + 1) : 0;
-            int sinkEnd = Math.min(cache.sinkTokens, windowStart);
-            int count = sinkEnd + position + 1 - windowStart;
-            int row = scratchSize - 2 * headDim;
-            int roundedQuery = scratchSize - headDim;
-            boolean f16Keys = spec.keyType() == KvElementType.F16;
-            boolean f16Values = spec.valueType() == KvElementType.F16;
-            int group = queryHeads / kvHeads;
-            float scale = (float) (1.0 / Math.sqrt(headDim));
-            for (int h = headFrom; h < headTo; h++) {
-                int kvHead = h / group;
-                float[] query = q;
-                int qo = qOff + h * headDim;
-                if (f16Keys) {
-                    // As llama.cpp's F16 mat-mul does: the query meets F16 keys in F16.
-                    for (int i = 0; i < headDim; i++) {
-                        scratch[roundedQuery + i] = Float.float16ToFloat(Float.floatToFloat16(q[qo + i]));
-                    }
-                    query = scratch;
-                    qo = roundedQuery;
-                }
-                int oo = outOff + h * headDim;
-                int at = scores(layer, kvHead, query, qo, 0, sinkEnd, scratch, 0, row, scale);
-                scores(layer, kvHead, query, qo, windowStart, position + 1, scratch, at, row, scale);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < count; i++) {
-                    max = Math.max(max, scratch[i]);
-                }
-                double sum = 0;
-                for (int i = 0; i < count; i++) {
-                    float e = (float) Math.exp(scratch[i] - max);
-                    scratch[i] = e;
-                    sum += e;
-                }
-                float inverse = (float) (1.0 / sum);
-                for (int i = 0; i < count; i++) {
-                    float w = scratch[i] * inverse;
-                    // Likewise the attention weights meet F16 values in F16.
-                    scratch[i] = f16Values ? Float.float16ToFloat(Float.floatToFloat16(w)) : w;
-                }
-                Arrays.fill(out, oo, oo + headDim, 0f);
-                at = values(layer, kvHead, 0, sinkEnd, scratch, 0, out, oo, row);
-                values(layer, kvHead, windowStart, position + 1, scratch, at, out, oo, row);
+            int missing = attention.firstMissing(table, position);
+            if (missing >= 0) {
+                throw droppedPosition(missing);
             }
+            attention.attend(table, layer, position, queryHeads, q, qOff, out, outOff, headFrom, headTo, scratch);
         } finally {
             endRead();
         }
-    }
-
-    /** Writes scaled q·k for positions [from, to) into scratch[at..]; returns the next index. */
-    private int scores(int layer, int head, float[] q, int qo, int from, int to, float[] scratch, int at, int row,
-                       float scale) {
-        KvElementType type = spec.keyType();
-        long stride = pool.keyRowBytes();
-        int position = from;
-        while (position < to) {
-            int idx = position / blockSize;
-            int end = Math.min(to, (idx + 1) * blockSize);
-            int block = table[idx];
-            if (block < 0) {
-                throw droppedPosition(position);
-            }
-            MemorySegment segment = pool.segment(block);
-            long offset = pool.blockBase(block) + pool.keyOffset(layer, head, position - idx * blockSize);
-            if (type == KvElementType.F32) {
-                for (; position < end; position++, offset += stride) {
-                    scratch[at++] = kernels.dot(q, qo, segment, offset, headDim) * scale;
-                }
-            } else {
-                for (; position < end; position++, offset += stride) {
-                    RowCodec.decode(type, segment, offset, headDim, scratch, row);
-                    scratch[at++] = kernels.dot(q, qo, scratch, row, headDim) * scale;
-                }
-            }
-        }
-        return at;
-    }
-
-    /** Adds weights[at..] times V of positions [from, to) to out[oo..]; returns the next index. */
-    private int values(int layer, int head, int from, int to, float[] weights, int at, float[] out, int oo, int row) {
-        KvElementType type = spec.valueType();
-        long stride = pool.valueRowBytes();
-        int position = from;
-        while (position < to) {
-            int idx = position / blockSize;
-            int end = Math.min(to, (idx + 1) * blockSize);
-            int block = table[idx];
-            MemorySegment segment = pool.segment(block);
-            long offset = pool.blockBase(block) + pool.valueOffset(layer, head, position - idx * blockSize);
-            if (type == KvElementType.F32) {
-                for (; position < end; position++, offset += stride) {
-                    kernels.axpy(weights[at++], segment, offset, out, oo, headDim);
-                }
-            } else {
-                for (; position < end; position++, offset += stride) {
-                    RowCodec.decode(type, segment, offset, headDim, weights, row);
-                    kernels.axpy(weights[at++], weights, row, out, oo, headDim);
-                }
-            }
-        }
-        return at;
     }
 
     @Override

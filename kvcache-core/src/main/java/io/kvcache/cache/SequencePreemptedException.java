@@ -4,6 +4,8 @@ package io.kvcache.cache;
  * The sequence's K/V were dropped under memory pressure ({@link CacheStrategy#ADAPTIVE}, or a
  * sequence the strategy does not keep). Its token history is still in {@link KvSequence#tokens()}:
  * recompute it by reserving, storing and advancing again.
+ *
+ * <p>Like any exception, safe to share between threads once thrown.
  */
 public class SequencePreemptedException extends KvCacheException {
     private static final long serialVersionUID = 1L;

@@ -4,6 +4,7 @@ import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvElementType;
 import io.kvcache.cache.KvSequence;
+import io.kvcache.cache.SequencePreemptedException;
 import io.kvcache.gguf.GgufFile;
 import io.kvcache.model.LlamaModel;
 import io.kvcache.model.LlamaWeights;
@@ -164,8 +165,24 @@ public final class InferenceEngine implements AutoCloseable {
         return run(sequence, tokens, true);
     }
 
+    /** Preemptions in a row after which a forward pass gives up (the cache is thrashing). */
+    private static final int MAX_PREEMPTED_RETRIES = 8;
+
     private float[] run(KvSequence sequence, int[] tokens, boolean allLogits) {
         checkSpec(sequence);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return runOnce(sequence, tokens, allLogits);
+            } catch (SequencePreemptedException e) {
+                // Another sequence took our blocks between our check and our writes: recompute.
+                if (attempt >= MAX_PREEMPTED_RETRIES) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private float[] runOnce(KvSequence sequence, int[] tokens, boolean allLogits) {
         int[] history = null;
         if (sequence.isPreempted()) {
             history = sequence.tokens();

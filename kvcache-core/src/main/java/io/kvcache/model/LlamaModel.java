@@ -113,7 +113,7 @@ public final class LlamaModel {
 
         int heads = config.heads();
         pool.parallelFor(n * heads, (from, to) -> {
-            float[] scratch = scratch(sequence.attentionScratchSize());
+            float[] scratch = scratch(sequence.attentionScratchSize(heads));
             for (int item = from; item < to; ) {
                 int t = item / heads;
                 int headFrom = item % heads;

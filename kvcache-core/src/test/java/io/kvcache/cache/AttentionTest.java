@@ -17,9 +17,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Cached attention against a naive double-precision reference over the original (unquantized) K/V.
  *
  * <p>F32 storage: every output element within {@code 1e-5 * max|ref|} of its head. F16/Q8_0: within
- * the bound derived in {@link #quantizedBound}: the V element error plus the effect of the worst
- * score perturbation {@code delta = sum_j |q_j| * eK_j / sqrt(d)} on the softmax weights,
- * {@code (exp(2*delta) - 1) * max|V|}.
+ * the worst-case bound derived in {@link #quantizedBound} (the V element error plus the effect of the
+ * worst score perturbation {@code delta = sum_j |q_j| * eK_j / sqrt(d)} on the softmax weights,
+ * {@code (exp(2*delta) - 1) * max|V|}) and, for these random inputs, within the empirical bounds
+ * {@code 1e-3 * max|V|} (F16, observed 2.5e-4) and {@code 1e-2 * max|V|} (Q8_0, observed 4e-3).
  */
 class AttentionTest {
     private static final int LAYERS = 2;
@@ -76,21 +77,34 @@ class AttentionTest {
             sequence.advance(CONTEXT);
             float[] q = new float[queryHeads * headDim + 3];
             float[] out = new float[queryHeads * headDim + 5];
-            float[] scratch = new float[sequence.attentionScratchSize()];
+            // Per-head scratch, scratch for whole GQA groups, and one in between (groups split in passes).
+            float[][] scratches = {
+                new float[sequence.attentionScratchSize()],
+                new float[sequence.attentionScratchSize(queryHeads)],
+                new float[sequence.attentionScratchSize() + (ratio / 2) * CONTEXT + 1]};
+            int variant = 0;
             for (int length : lengths) {
                 int position = length - 1;
                 int layer = length % LAYERS;
                 // Larger queries make sharper softmax distributions, which stress the max subtraction.
                 fill(random, q, 3.0f);
-                sequence.attention(layer, position, queryHeads, q, 3, out, 5, 0, queryHeads, scratch);
+                float[] scratch = scratches[variant++ % scratches.length];
+                // Two calls over head ranges that split a group, as parallel workers would.
+                int split = queryHeads / 2 + (queryHeads > 2 ? 1 : 0);
+                sequence.attention(layer, position, queryHeads, q, 3, out, 5, 0, split, scratch);
+                sequence.attention(layer, position, queryHeads, q, 3, out, 5, split, queryHeads, scratch);
                 for (int h = 0; h < queryHeads; h++) {
                     int kvHead = h / ratio;
                     double[] ref = reference(keys[layer], values[layer], position, q, 3 + h * headDim,
                             kvHead * headDim, headDim);
-                    double tolerance = type == KvElementType.F32
-                            ? 1e-5 * maxAbs(ref)
-                            : quantizedBound(type, keys[layer], values[layer], position, q, 3 + h * headDim,
-                                    kvHead * headDim, headDim);
+                    // V elements are in [-1, 1], so max|V| <= 1 in the empirical bounds.
+                    double tolerance = switch (type) {
+                        case F32 -> 1e-5 * maxAbs(ref);
+                        case F16 -> Math.min(1e-3, quantizedBound(type, keys[layer], values[layer], position, q,
+                                3 + h * headDim, kvHead * headDim, headDim));
+                        case Q8_0 -> Math.min(1e-2, quantizedBound(type, keys[layer], values[layer], position, q,
+                                3 + h * headDim, kvHead * headDim, headDim));
+                    };
                     for (int i = 0; i < headDim; i++) {
                         double error = Math.abs(out[5 + h * headDim + i] - ref[i]);
                         if (!(error <= tolerance)) {
@@ -175,7 +189,7 @@ class AttentionTest {
                 for (int j = group; j < group + 32; j++) {
                     amax = Math.max(amax, Math.abs(row[j]));
                 }
-                yield amax / 254 * (1 + 0x1p-11) + Math.ulp((float) amax);
+                yield amax / 254 * (1 + 0x1p-10) + 0x1p-25;
             }
         };
     }
@@ -194,7 +208,7 @@ class AttentionTest {
             assertThrows(IllegalArgumentException.class,
                     () -> sequence.attention(0, 0, 2, q, 0, out, 0, 0, 2, new float[3]));
             assertThrows(IllegalStateException.class, () -> sequence.attention(0, 1, 2, q, out));
-            assertEquals(8 + 2 * 4, sequence.attentionScratchSize(), "visible positions + two head rows");
+            assertEquals(8 + 4, sequence.attentionScratchSize());
         }
     }
 }

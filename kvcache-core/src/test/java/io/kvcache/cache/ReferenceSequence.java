@@ -14,14 +14,18 @@ import java.util.SplittableRandom;
 final class ReferenceSequence {
     final int layers;
     final int kvDim;
+    final int blockSize;
     final List<float[][]> keys = new ArrayList<>();   // [position][layer][kvDim]
     final List<float[][]> values = new ArrayList<>();
     final List<Integer> tokens = new ArrayList<>();
     final List<Long> prefixHashes = new ArrayList<>(); // 0 after an unknown id
+    /** Block indices the cache's sliding window has freed (they stay freed until truncated away). */
+    final java.util.BitSet droppedBlocks = new java.util.BitSet();
 
-    ReferenceSequence(int layers, int kvDim) {
+    ReferenceSequence(int layers, int kvDim, int blockSize) {
         this.layers = layers;
         this.kvDim = kvDim;
+        this.blockSize = blockSize;
     }
 
     int length() {
@@ -29,11 +33,12 @@ final class ReferenceSequence {
     }
 
     ReferenceSequence copy() {
-        ReferenceSequence copy = new ReferenceSequence(layers, kvDim);
+        ReferenceSequence copy = new ReferenceSequence(layers, kvDim, blockSize);
         copy.keys.addAll(keys);
         copy.values.addAll(values);
         copy.tokens.addAll(tokens);
         copy.prefixHashes.addAll(prefixHashes);
+        copy.droppedBlocks.or(droppedBlocks);
         return copy;
     }
 
@@ -42,6 +47,35 @@ final class ReferenceSequence {
         values.subList(n, values.size()).clear();
         tokens.subList(n, tokens.size()).clear();
         prefixHashes.subList(n, prefixHashes.size()).clear();
+        // Blocks past the new end are released and get fresh blocks when positions are appended again.
+        int firstReleased = (n + blockSize - 1) / blockSize;
+        if (firstReleased < droppedBlocks.length()) {
+            droppedBlocks.clear(firstReleased, droppedBlocks.length());
+        }
+    }
+
+    /** After committing positions: the cache frees blocks wholly before {@code length-window+1} without sinks. */
+    void applyWindow(int window, int sinks, int blockSize) {
+        if (window == 0) {
+            return;
+        }
+        for (int idx = (sinks + blockSize - 1) / blockSize; (long) (idx + 1) * blockSize <= length() - window + 1; idx++) {
+            droppedBlocks.set(idx);
+        }
+    }
+
+    /** Whether truncating to {@code n} needs a dropped block (the cache then refuses). */
+    boolean truncateNeedsDropped(int n, int window, int blockSize) {
+        if (window == 0 || n == 0) {
+            return false;
+        }
+        int needFrom = Math.max(0, n - window + 1);
+        int next = droppedBlocks.nextSetBit(needFrom / blockSize);
+        return next >= 0 && next <= (n - 1) / blockSize;
+    }
+
+    boolean isDropped(int position, int blockSize) {
+        return droppedBlocks.get(position / blockSize);
     }
 
     void clear() {

@@ -23,6 +23,12 @@ public interface Kernels {
     /** {@code y[yOff+i] += w * x[xOff+i]}. */
     void axpy(float w, float[] x, int xOff, float[] y, int yOff, int n);
 
+    /** {@code sum a[aOff+i] * x_i} over {@code n} Q8_0-encoded values {@code x} at {@code byteOff} (n % 32 == 0). */
+    float dotQ8(float[] a, int aOff, MemorySegment seg, long byteOff, int n);
+
+    /** {@code y[yOff+i] += w * x_i} over {@code n} Q8_0-encoded values {@code x} at {@code byteOff}. */
+    void axpyQ8(float w, MemorySegment seg, long byteOff, float[] y, int yOff, int n);
+
     /** The fastest implementation available in this JVM. */
     static Kernels best() {
         return Holder.BEST;
@@ -33,7 +39,7 @@ public interface Kernels {
         return ScalarKernels.INSTANCE;
     }
 
-    /** Lazy, once-per-JVM selection. */
+    /** Lazy, once-per-JVM selection (class initialization makes it thread-safe). */
     final class Holder {
         static final Kernels BEST = select();
 

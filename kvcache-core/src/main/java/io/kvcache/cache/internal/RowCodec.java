@@ -39,10 +39,15 @@ public final class RowCodec {
                 amax = Math.max(amax, Math.abs(src[base + i]));
             }
             short scaleBits = Float.floatToFloat16(amax / 127f);
+            if (Float.float16ToFloat(scaleBits) * 127f < amax) {
+                // Rounded down (notably in the F16 subnormal range): take the next F16 up so |x/d| <= 127
+                // and no value is clamped; the error then stays within d/2.
+                scaleBits++;
+            }
             float scale = Float.float16ToFloat(scaleBits);
-            if (Float.isInfinite(scale)) {
-                throw new IllegalArgumentException("value " + amax + " is too large for Q8_0 storage (its F16"
-                        + " scale overflows); store K/V as F32 or check the model for overflow");
+            if (Float.isInfinite(scale) || Float.isNaN(scale)) {
+                throw new IllegalArgumentException("value " + amax + " cannot be stored as Q8_0 (its F16 scale"
+                        + " overflows); store K/V as F32 or check the model for overflow");
             }
             long at = byteOffset + (long) g * GROUP_BYTES;
             dst.set(SHORT, at, scaleBits);
