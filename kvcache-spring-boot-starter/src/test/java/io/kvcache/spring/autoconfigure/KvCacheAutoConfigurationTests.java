@@ -18,6 +18,11 @@ import io.kvcache.testing.SharedModels;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggingSystem;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -27,6 +32,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /** The three modes (model, dimensions, nothing), user beans, and Actuator absent. */
+@ExtendWith(OutputCaptureExtension.class)
 class KvCacheAutoConfigurationTests {
     static final AutoConfigurations ALL = AutoConfigurations.of(KvCacheAutoConfiguration.class,
             KvCacheEndpointAutoConfiguration.class, KvCacheHealthContributorAutoConfiguration.class,
@@ -52,6 +58,23 @@ class KvCacheAutoConfigurationTests {
             assertThat(context).doesNotHaveBean(KvCacheMeterBinder.class);
             assertThat(context).hasSingleBean(KvCacheProperties.class);
         });
+    }
+
+    @Test
+    void nothingConfiguredSaysWhyAtDebugLevel(CapturedOutput output) {
+        LoggingSystem logging = LoggingSystem.get(getClass().getClassLoader());
+        logging.setLogLevel(KvCacheAutoConfiguration.class.getName(), LogLevel.DEBUG);
+        try {
+            runner.run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(KvCache.class));
+            assertThat(output).contains("kvcache: no InferenceEngine, KvCache or Generator bean created")
+                    .contains("kvcache.model.path").contains("head-dim");
+            int before = output.length();
+            runner.withPropertyValues("kvcache.cache.layers=1", "kvcache.cache.context-length=16",
+                    "kvcache.cache.kv-heads=1", "kvcache.cache.head-dim=4").run(context -> { });
+            assertThat(output.toString().substring(before)).doesNotContain("no InferenceEngine, KvCache");
+        } finally {
+            logging.setLogLevel(KvCacheAutoConfiguration.class.getName(), null);
+        }
     }
 
     @Test
