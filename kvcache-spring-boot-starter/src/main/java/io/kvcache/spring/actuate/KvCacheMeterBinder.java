@@ -2,6 +2,7 @@ package io.kvcache.spring.actuate;
 
 import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvCacheStats;
+import io.kvcache.inference.GenerationEvent;
 import io.kvcache.inference.GenerationResult;
 import io.kvcache.inference.Usage;
 import io.micrometer.core.instrument.Counter;
@@ -94,6 +95,16 @@ public class KvCacheMeterBinder implements MeterBinder {
                 Timer.builder("kvcache.generation.token.latency")
                         .description("Time to generate one token after the first (mean of each generation)")
                         .tags(tags).register(registry)));
+    }
+
+    /**
+     * Records the event if it is a generation's final {@link GenerationResult}; ignores tokens. Handy
+     * for streams: {@code generator.stream(request).peek(meters::observe)}.
+     */
+    public void observe(GenerationEvent event) {
+        if (event instanceof GenerationResult result) {
+            record(result);
+        }
     }
 
     /** Records one finished generation's token counts and timings. */

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvSequence;
+import io.kvcache.inference.GenerationResult;
+import io.kvcache.inference.StopReason;
+import io.kvcache.inference.TokenEvent;
 import io.kvcache.inference.Usage;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
@@ -59,7 +62,9 @@ class KvCacheMeterBinderTests {
             binder.bindTo(first);
             binder.bindTo(second);
             binder.record(new Usage(20, 16, 5, Duration.ofMillis(30), 100.0));
-            binder.record(new Usage(10, 0, 1, Duration.ofMillis(10), 0.0));
+            binder.observe(new TokenEvent(0, 7, "x", -0.5));
+            binder.observe(new GenerationResult("x", new int[] {7}, StopReason.MAX_TOKENS,
+                    new Usage(10, 0, 1, Duration.ofMillis(10), 0.0)));
             for (SimpleMeterRegistry registry : List.of(first, second)) {
                 assertThat(registry.get("kvcache.generation.tokens").tag("kind", "prompt").counter().count()).isEqualTo(30);
                 assertThat(registry.get("kvcache.generation.tokens").tag("kind", "cached").counter().count()).isEqualTo(16);

@@ -168,6 +168,21 @@ class KvCacheAutoConfigurationTests {
     }
 
     @Test
+    void aFallbackEngineGivesWayToAConfiguredModel() {
+        runner.withUserConfiguration(FallbackEngine.class).withPropertyValues("kvcache.cache.context-length=32")
+                .run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(InferenceEngine.class).hasBean("fallbackEngine");
+            assertThat(context.getBean(KvCache.class).spec().contextLength()).isEqualTo(32);
+        });
+        runner.withUserConfiguration(FallbackEngine.class).withPropertyValues("kvcache.model.path=" + model())
+                .run(context -> {
+                    assertThat(context).hasNotFailed().hasSingleBean(InferenceEngine.class)
+                            .doesNotHaveBean("fallbackEngine").hasBean("inferenceEngine");
+                    assertThat(context.getBean(KvCache.class).spec().contextLength()).isEqualTo(2048);
+                });
+    }
+
+    @Test
     void aUserCacheReplacesOursAndTheGeneratorUsesIt() {
         runner.withUserConfiguration(UserCache.class).withPropertyValues("kvcache.model.path=" + model())
                 .run(context -> {
@@ -240,6 +255,15 @@ class KvCacheAutoConfigurationTests {
         @Bean(destroyMethod = "close")
         InferenceEngine demoEngine() {
             return InferenceEngine.load(model(), new EngineOptions(1));
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class FallbackEngine {
+        @Bean(destroyMethod = "close")
+        @ConditionalOnNoKvCacheModel
+        InferenceEngine fallbackEngine() {
+            return InferenceEngine.of(io.kvcache.gguf.GgufFile.open(model()), new EngineOptions(1));
         }
     }
 
