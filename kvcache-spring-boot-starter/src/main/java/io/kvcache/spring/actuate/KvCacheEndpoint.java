@@ -94,7 +94,7 @@ public class KvCacheEndpoint {
     }
 
     /**
-     * The endpoint's main response.
+     * The endpoint's main response. Immutable.
      *
      * @param spec the cache's shape
      * @param strategy the cache strategy, e.g. {@code ALWAYS} or {@code LONG_SEQUENCE_ONLY(256)}
@@ -106,7 +106,7 @@ public class KvCacheEndpoint {
     }
 
     /**
-     * The cache's shape.
+     * The cache's shape. Immutable.
      *
      * @param contextLength positions one sequence can hold (its capacity)
      * @param bytesPerToken bytes of K and V for one position over all layers and heads
@@ -121,7 +121,7 @@ public class KvCacheEndpoint {
     }
 
     /**
-     * One live sequence.
+     * One live sequence. Immutable.
      *
      * @param tokens committed positions
      * @param blocks blocks in its block table
@@ -136,11 +136,11 @@ public class KvCacheEndpoint {
         }
     }
 
-    /** The outcome of {@code DELETE /actuator/kvcache/{id}}. */
+    /** The outcome of {@code DELETE /actuator/kvcache/{id}}. Immutable. */
     public record EvictionReport(long id, boolean evicted, String detail) {
     }
 
-    /** The outcome of {@code DELETE /actuator/kvcache}. */
+    /** The outcome of {@code DELETE /actuator/kvcache}. Immutable. */
     public record PrefixCacheCleared(int blocksDropped) {
     }
 }

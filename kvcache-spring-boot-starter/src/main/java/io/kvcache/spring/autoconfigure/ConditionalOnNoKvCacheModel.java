@@ -17,7 +17,8 @@ import org.springframework.context.annotation.Conditional;
  * @ConditionalOnNoKvCacheModel
  * InferenceEngine demoEngine() { ... }
  * }</pre>
- * The starter then builds its {@code KvCache} and {@code Generator} from that bean.
+ * The starter then builds its {@code KvCache} and {@code Generator} from that bean. The condition is
+ * stateless and thread-safe.
  */
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.TYPE, ElementType.METHOD})

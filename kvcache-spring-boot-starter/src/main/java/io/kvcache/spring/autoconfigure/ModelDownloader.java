@@ -29,12 +29,14 @@ import org.jspecify.annotations.Nullable;
  * optional SHA-256 digest is checked before the file is moved into place.
  *
  * <p>Thread-safe for different targets; two processes downloading the same file into the same
- * directory at once are not coordinated.
+ * directory at once are not coordinated. Close it to release the HTTP client.
  */
-final class ModelDownloader {
+final class ModelDownloader implements AutoCloseable {
     private static final Log logger = LogFactory.getLog(ModelDownloader.class);
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+    /** Progress interval when the server does not say how large the file is. */
+    private static final long PROGRESS_BYTES = 64L << 20;
     private static final String ACTION = "Check kvcache.model.url (and that the server is reachable), or download the"
             + " file yourself and set kvcache.model.path instead.";
 
@@ -47,6 +49,11 @@ final class ModelDownloader {
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
         this.requestTimeout = requestTimeout;
+    }
+
+    @Override
+    public void close() {
+        client.close();
     }
 
     /**
@@ -159,6 +166,8 @@ final class ModelDownloader {
                         logger.info("Model download " + url + ": " + decile * 10 + "% (" + written + " of " + total
                                 + " bytes)");
                     }
+                } else if (written / PROGRESS_BYTES > (written - n) / PROGRESS_BYTES) {
+                    logger.info("Model download " + url + ": " + written + " bytes so far");
                 }
             }
         }

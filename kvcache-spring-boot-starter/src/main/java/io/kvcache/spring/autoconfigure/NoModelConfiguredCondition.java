@@ -1,7 +1,7 @@
 package io.kvcache.spring.autoconfigure;
 
-import org.springframework.boot.autoconfigure.condition.NoneNestedConditions;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.NoneNestedConditions;
 
 /** Neither {@code kvcache.model.path} nor {@code kvcache.model.url} is set. Stateless and thread-safe. */
 class NoModelConfiguredCondition extends NoneNestedConditions {

@@ -183,6 +183,15 @@ class KvCacheAutoConfigurationTests {
     }
 
     @Test
+    void twoUserEnginesAreAmbiguousSoNoCacheOrGeneratorIsGuessed() {
+        runner.withUserConfiguration(UserEngine.class, SecondEngine.class).run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).getBeans(InferenceEngine.class).hasSize(2);
+            assertThat(context).doesNotHaveBean(KvCache.class).doesNotHaveBean(Generator.class);
+        });
+    }
+
+    @Test
     void aUserCacheReplacesOursAndTheGeneratorUsesIt() {
         runner.withUserConfiguration(UserCache.class).withPropertyValues("kvcache.model.path=" + model())
                 .run(context -> {
@@ -254,6 +263,14 @@ class KvCacheAutoConfigurationTests {
     static class UserEngine {
         @Bean(destroyMethod = "close")
         InferenceEngine demoEngine() {
+            return InferenceEngine.load(model(), new EngineOptions(1));
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class SecondEngine {
+        @Bean(destroyMethod = "close")
+        InferenceEngine secondEngine() {
             return InferenceEngine.load(model(), new EngineOptions(1));
         }
     }
