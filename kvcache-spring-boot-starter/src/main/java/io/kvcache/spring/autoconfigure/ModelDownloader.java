@@ -86,12 +86,13 @@ final class ModelDownloader implements AutoCloseable {
         // per JVM, so threads of this JVM first queue on an in-process lock.
         ReentrantLock local = LOCAL_LOCKS.computeIfAbsent(target.toAbsolutePath().normalize(), k -> new ReentrantLock());
         local.lock();
-        try (FileChannel lock = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lock.lock()) {
-            if (isUsable(target, expected, url)) {
-                return target;
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock held = channel.lock();
+            try {
+                return isUsable(target, expected, url) ? target : fetch(url, target, expected);
+            } finally {
+                held.release();
             }
-            return fetch(url, target, expected);
         } catch (IOException e) {
             throw new KvCacheConfigurationException("Could not lock " + lockFile + " for the model download: " + e,
                     "Make kvcache.model.cache-dir (" + cacheDir + ") writable.", e);
