@@ -7,6 +7,7 @@ import io.kvcache.cache.KvElementType;
 import io.kvcache.cache.SequenceInfo;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -103,6 +104,11 @@ public class KvCacheEndpoint {
      */
     public record CacheReport(SpecReport spec, String strategy, Map<String, Object> stats,
             List<SequenceReport> sequences) {
+
+        public CacheReport {
+            stats = Collections.unmodifiableMap(new LinkedHashMap<>(stats));
+            sequences = List.copyOf(sequences);
+        }
     }
 
     /**

@@ -21,7 +21,7 @@ class KvCacheGeneratorConfiguration {
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnSingleCandidate(KvCache.class)
-    Generator generator(InferenceEngine engine, KvCache cache) {
+    Generator kvCacheGenerator(InferenceEngine engine, KvCache cache) {
         ModelConfig model = engine.config();
         KvCacheSpec spec = cache.spec();
         if (spec.layers() != model.layers() || spec.kvHeads() != model.kvHeads() || spec.headDim() != model.headDim()) {

@@ -83,6 +83,8 @@ class KvCacheAutoConfigurationTests {
                         "kvcache.cache.max-sequences=3", "kvcache.cache.strategy=adaptive")
                 .run(context -> {
                     assertThat(context).hasNotFailed();
+                    assertThat(context).hasBean("inferenceEngine").hasBean("kvCache").hasBean("kvCacheGenerator")
+                            .hasBean("kvCacheEndpoint").hasBean("kvcacheHealthIndicator").hasBean("kvCacheMeterBinder");
                     InferenceEngine engine = context.getBean(InferenceEngine.class);
                     assertThat(engine.threads()).isEqualTo(1);
                     KvCache cache = context.getBean(KvCache.class);
@@ -228,6 +230,16 @@ class KvCacheAutoConfigurationTests {
                     assertThat(context).doesNotHaveBean(KvCacheHealthIndicator.class);
                     assertThat(context).doesNotHaveBean(KvCacheMeterBinder.class);
                 });
+    }
+
+    @Test
+    void theEndpointExistsOnlyWhenExposedAndAUserEndpointReplacesOurs() {
+        new ApplicationContextRunner().withConfiguration(ALL)
+                .withPropertyValues("kvcache.threads=1", "kvcache.model.path=" + model())
+                .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(KvCacheEndpoint.class)
+                        .hasSingleBean(KvCache.class));
+        runner.withPropertyValues("kvcache.model.path=" + model()).withBean("userEndpoint", KvCacheEndpoint.class)
+                .run(context -> assertThat(context).hasSingleBean(KvCacheEndpoint.class).hasBean("userEndpoint"));
     }
 
     @Test
