@@ -80,6 +80,31 @@ class KvCacheMeterBinderTests {
         }
     }
 
+    @Test
+    void aTokenTimerRecordsTheRealGapsBetweenTokensAndTheResultOnce() {
+        try (KvCache cache = KvCache.builder(SPEC).build()) {
+            KvCacheMeterBinder binder = new KvCacheMeterBinder(cache);
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            binder.bindTo(registry);
+            long[] times = {100_000_000L, 130_000_000L, 150_000_000L};
+            int[] call = {0};
+            KvCacheMeterBinder.TokenTimer timer = binder.new TokenTimer(() -> times[call[0]++]);
+            for (int i = 0; i < 3; i++) {
+                timer.accept(new TokenEvent(i, 10 + i, "t", -1.0));
+            }
+            GenerationResult result = new GenerationResult("ttt", new int[] {10, 11, 12}, StopReason.MAX_TOKENS,
+                    new Usage(5, 0, 3, Duration.ofMillis(100), 50.0));
+            timer.accept(result);
+            timer.accept(result);
+            Timer latency = registry.get("kvcache.generation.token.latency").timer();
+            assertThat(latency.count()).isEqualTo(2);
+            assertThat(latency.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(50.0);
+            assertThat(latency.max(TimeUnit.MILLISECONDS)).isEqualTo(30.0);
+            assertThat(registry.get("kvcache.generation.tokens").tag("kind", "completion").counter().count()).isEqualTo(3);
+            assertThat(registry.get("kvcache.generation.time.to.first.token").timer().count()).isEqualTo(1);
+        }
+    }
+
     private static void fill(KvSequence sequence, int[] tokens) {
         float[] row = new float[SPEC.kvDim()];
         sequence.reserve(tokens.length);
