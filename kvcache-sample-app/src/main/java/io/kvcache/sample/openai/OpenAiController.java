@@ -3,7 +3,6 @@ package io.kvcache.sample.openai;
 import io.kvcache.inference.GenerationRequest;
 import io.kvcache.inference.GenerationResult;
 import io.kvcache.inference.Generator;
-import io.kvcache.sample.SampleProperties;
 import io.kvcache.sample.openai.OpenAiRequests.ChatCompletionRequest;
 import io.kvcache.sample.openai.OpenAiRequests.CompletionRequest;
 import io.kvcache.sample.openai.OpenAiRequests.Message;
@@ -18,8 +17,7 @@ import io.kvcache.sample.openai.OpenAiResponses.OpenAiUsage;
 import io.kvcache.sample.web.ApiError;
 import io.kvcache.sample.web.ApiException;
 import io.kvcache.sample.web.GenerationRequests;
-import io.kvcache.sample.web.GenerationStream;
-import io.kvcache.sample.web.StreamFormat;
+import io.kvcache.sample.web.GenerationStreams;
 import io.kvcache.tokenizer.ChatMessage;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -47,15 +45,15 @@ import tools.jackson.databind.json.JsonMapper;
 class OpenAiController {
     private final Generator generator;
     private final GenerationRequests requests;
-    private final SampleProperties properties;
+    private final GenerationStreams streams;
     private final JsonMapper json;
     private final String modelId;
     private final long startedAt = Instant.now().getEpochSecond();
 
-    OpenAiController(Generator generator, GenerationRequests requests, SampleProperties properties, JsonMapper json) {
+    OpenAiController(Generator generator, GenerationRequests requests, GenerationStreams streams, JsonMapper json) {
         this.generator = generator;
         this.requests = requests;
-        this.properties = properties;
+        this.streams = streams;
         this.json = json;
         this.modelId = generator.engine().config().name();
     }
@@ -78,7 +76,8 @@ class OpenAiController {
         long created = Instant.now().getEpochSecond();
         if (Boolean.TRUE.equals(body.stream())) {
             boolean usage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
-            return stream(request, new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages");
+            return streams.open("chat", generator.publisher(request),
+                    new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages", () -> { });
         }
         GenerationResult r = generator.generate(request);
         return new ChatCompletion(id, "chat.completion", created, modelId,
@@ -101,17 +100,13 @@ class OpenAiController {
         long created = Instant.now().getEpochSecond();
         if (Boolean.TRUE.equals(body.stream())) {
             boolean usage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
-            return stream(request, new OpenAiStreamFormats.Text(json, id, created, modelId, usage), "prompt");
+            return streams.open("completions", generator.publisher(request),
+                    new OpenAiStreamFormats.Text(json, id, created, modelId, usage), "prompt", () -> { });
         }
         GenerationResult r = generator.generate(request);
         return new Completion(id, "text_completion", created, modelId,
                 List.of(new CompletionChoice(r.text(), 0, null, GenerationRequests.finishReason(r.stopReason()))),
                 OpenAiUsage.of(r.usage()));
-    }
-
-    private Object stream(GenerationRequest request, StreamFormat format, String promptParam) {
-        return GenerationStream.open(generator.publisher(request), format, properties.streamTimeout(),
-                failure -> ApiError.of(failure, promptParam, properties.retryAfter()), () -> { });
     }
 
     private static void requireSingleChoice(@Nullable Integer n) {

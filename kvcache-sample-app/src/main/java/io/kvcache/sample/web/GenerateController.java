@@ -3,7 +3,6 @@ package io.kvcache.sample.web;
 import io.kvcache.inference.GenerationEvent;
 import io.kvcache.inference.GenerationRequest;
 import io.kvcache.inference.Generator;
-import io.kvcache.sample.SampleProperties;
 import java.util.concurrent.Flow;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -27,15 +26,15 @@ class GenerateController {
     private final Generator generator;
     private final GenerationRequests requests;
     private final SessionRegistry sessions;
-    private final SampleProperties properties;
+    private final GenerationStreams streams;
     private final JsonMapper json;
 
     GenerateController(Generator generator, GenerationRequests requests, SessionRegistry sessions,
-            SampleProperties properties, JsonMapper json) {
+            GenerationStreams streams, JsonMapper json) {
         this.generator = generator;
         this.requests = requests;
         this.sessions = sessions;
-        this.properties = properties;
+        this.streams = streams;
         this.json = json;
     }
 
@@ -61,8 +60,7 @@ class GenerateController {
             }
             onEnd = lease::release;
         }
-        return GenerationStream.open(publisher, new ApiStreamFormat(json, body.sessionId()), properties.streamTimeout(),
-                failure -> ApiError.of(failure, "prompt", properties.retryAfter()), onEnd);
+        return streams.open("generate", publisher, new ApiStreamFormat(json, body.sessionId()), "prompt", onEnd);
     }
 
     @DeleteMapping("/sessions/{id}")

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -43,13 +44,13 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
     private final ResponseBodyEmitter emitter;
     private final StreamFormat format;
     private final Function<Throwable, ApiError> errors;
-    private final Runnable onEnd;
+    private final Consumer<Outcome> onEnd;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile Flow.@Nullable Subscription subscription;
     private volatile boolean cancelled;
 
-    private GenerationStream(Duration timeout, StreamFormat format, Function<Throwable, ApiError> errors, Runnable onEnd) {
+    private GenerationStream(Duration timeout, StreamFormat format, Function<Throwable, ApiError> errors, Consumer<Outcome> onEnd) {
         this.emitter = new EventStreamEmitter(timeout.toMillis());
         this.format = format;
         this.errors = errors;
@@ -71,7 +72,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
      * @throws RuntimeException the generation's failure when it fails before its first token
      */
     public static ResponseBodyEmitter open(Flow.Publisher<GenerationEvent> publisher, StreamFormat format,
-            Duration timeout, Function<Throwable, ApiError> errors, Runnable onEnd) {
+            Duration timeout, Function<Throwable, ApiError> errors, Consumer<Outcome> onEnd) {
         GenerationStream stream = new GenerationStream(timeout, format, errors, onEnd);
         try {
             publisher.subscribe(stream);
@@ -117,6 +118,18 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
         }
     }
 
+    /** How a stream ended. */
+    public enum Outcome {
+        /** The result was written. */
+        COMPLETED,
+        /** The client went away or the response timed out; the generation was cancelled. */
+        CANCELLED,
+        /** The generation failed after streaming began; an error event was written. */
+        FAILED,
+        /** The generation failed before its first token; the client got an error status. */
+        REFUSED
+    }
+
     @Override
     public void onSubscribe(Flow.Subscription s) {
         subscription = s;
@@ -138,7 +151,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
         }
         if (event instanceof GenerationResult) {
             emitter.complete();
-            end();
+            end(Outcome.COMPLETED);
             started.complete(null);
         } else {
             started.complete(null);
@@ -152,7 +165,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
     @Override
     public void onError(Throwable failure) {
         if (!started.isDone()) {
-            end();
+            end(Outcome.REFUSED);
             started.completeExceptionally(failure);
             return;
         }
@@ -163,7 +176,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
         if (write(format.error(error))) {
             emitter.complete();
         }
-        end();
+        end(Outcome.FAILED);
     }
 
     @Override
@@ -171,7 +184,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
         // The result already completed the response; this is only reached without one.
         if (!ended.get()) {
             emitter.complete();
-            end();
+            end(Outcome.CANCELLED);
         }
         started.complete(null);
     }
@@ -205,13 +218,13 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
         if (s != null) {
             s.cancel();
         }
-        end();
+        end(Outcome.CANCELLED);
     }
 
-    private void end() {
+    private void end(Outcome outcome) {
         if (ended.compareAndSet(false, true)) {
             try {
-                onEnd.run();
+                onEnd.accept(outcome);
             } catch (RuntimeException e) {
                 log.warn("end-of-stream hook failed", e);
             }
