@@ -80,6 +80,7 @@ class OpenAiController {
                     new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages", () -> { });
         }
         GenerationResult r = generator.generate(request);
+        streams.record(r);
         return new ChatCompletion(id, "chat.completion", created, modelId,
                 List.of(new ChatChoice(0, new AssistantMessage("assistant", r.text()), null,
                         GenerationRequests.finishReason(r.stopReason()))),
@@ -104,6 +105,7 @@ class OpenAiController {
                     new OpenAiStreamFormats.Text(json, id, created, modelId, usage), "prompt", () -> { });
         }
         GenerationResult r = generator.generate(request);
+        streams.record(r);
         return new Completion(id, "text_completion", created, modelId,
                 List.of(new CompletionChoice(r.text(), 0, null, GenerationRequests.finishReason(r.stopReason()))),
                 OpenAiUsage.of(r.usage()));

@@ -9,6 +9,7 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.HttpMediaTypeNotAcceptableException;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 
@@ -67,6 +68,9 @@ public record ApiError(Body body, HttpStatus status, @Nullable Duration retryAft
                     HttpStatus.UNSUPPORTED_MEDIA_TYPE, null);
             case HttpRequestMethodNotSupportedException e -> new ApiError(new Body(e.getMessage(), INVALID_REQUEST,
                     null, null), HttpStatus.METHOD_NOT_ALLOWED, null);
+            case HttpMediaTypeNotAcceptableException e -> new ApiError(new Body(e.getMessage()
+                    + "; accept application/json (and text/event-stream for streams)", INVALID_REQUEST, null, null),
+                    HttpStatus.NOT_ACCEPTABLE, null);
             case UnsupportedModelException e -> new ApiError(new Body(e.getMessage(), SERVER_ERROR, null, null),
                     HttpStatus.INTERNAL_SERVER_ERROR, null);
             case IllegalArgumentException e -> new ApiError(new Body(e.getMessage() == null ? e.toString()

@@ -64,7 +64,7 @@ class GenerateController {
     }
 
     @DeleteMapping("/sessions/{id}")
-    ResponseEntity<Void> endSession(@PathVariable String id) {
+    ResponseEntity<Void> endSession(@PathVariable("id") String id) {
         return sessions.close(id) ? ResponseEntity.noContent().build() : ResponseEntity.notFound().build();
     }
 }

@@ -3,16 +3,19 @@ package io.kvcache.sample.web;
 import io.kvcache.inference.GenerationRequest;
 import io.kvcache.inference.StopReason;
 import io.kvcache.sampling.SamplerSettings;
+import io.kvcache.spring.autoconfigure.KvCacheProperties;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 
 /**
  * Turns the sampling and stop fields of an HTTP request into a {@link GenerationRequest.Builder},
  * starting from the configured defaults, and rejects invalid values with a 400 that names the
- * field. Shared by {@code /api/generate} and the OpenAI endpoints. Thread-safe.
+ * field. Shared by {@code /api/generate} and the OpenAI endpoints. Fields a request leaves out take
+ * the starter's {@code kvcache.generation.*} defaults. Thread-safe.
  */
 @Component
 public class GenerationRequests {
@@ -21,14 +24,19 @@ public class GenerationRequests {
 
     private final SamplerSettings defaultSampling;
     private final int defaultMaxTokens;
+    private final List<String> defaultStop;
 
-    public GenerationRequests() {
-        this(SamplerSettings.defaults(), GenerationRequest.DEFAULT_MAX_TOKENS);
+    /** Uses the starter's {@code kvcache.generation.*} defaults. */
+    @Autowired
+    public GenerationRequests(KvCacheProperties properties) {
+        this(properties.getGeneration().toSamplerSettings(), properties.getGeneration().getMaxTokens(),
+                properties.getGeneration().getStop());
     }
 
-    GenerationRequests(SamplerSettings defaultSampling, int defaultMaxTokens) {
+    GenerationRequests(SamplerSettings defaultSampling, int defaultMaxTokens, List<String> defaultStop) {
         this.defaultSampling = defaultSampling;
         this.defaultMaxTokens = defaultMaxTokens;
+        this.defaultStop = List.copyOf(defaultStop);
     }
 
     /** Sampling and stop settings of a request; fields left null keep the defaults. */
@@ -65,7 +73,7 @@ public class GenerationRequests {
         return GenerationRequest.builder()
                 .sampling(sampling.build())
                 .maxTokens(maxTokens)
-                .stopStrings(stops(o.stop()));
+                .stopStrings(o.stop() == null ? defaultStop : stops(o.stop()));
     }
 
     /** {@code stop}: absent, a string, or a list of up to four non-empty strings. */

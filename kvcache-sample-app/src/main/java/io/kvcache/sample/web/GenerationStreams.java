@@ -1,30 +1,46 @@
 package io.kvcache.sample.web;
 
 import io.kvcache.inference.GenerationEvent;
+import io.kvcache.inference.GenerationResult;
+import io.kvcache.inference.TokenEvent;
 import io.kvcache.sample.SampleProperties;
+import io.kvcache.spring.actuate.KvCacheMeterBinder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
 
 /**
  * Opens {@link GenerationStream}s with the app's settings and counts them: meter
  * {@code sample.streams} (tags {@code api}, {@code outcome}: completed, cancelled, failed, refused)
- * and gauge {@code sample.streams.active}. Thread-safe.
+ * and gauge {@code sample.streams.active}; feeds finished generations to the starter's
+ * {@code kvcache.generation.*} meters. Thread-safe.
  */
 @Component
 public class GenerationStreams {
     private final SampleProperties properties;
     private final MeterRegistry meters;
+    private final @Nullable KvCacheMeterBinder generationMeters;
     private final AtomicInteger active = new AtomicInteger();
 
-    public GenerationStreams(SampleProperties properties, MeterRegistry meters) {
+    public GenerationStreams(SampleProperties properties, MeterRegistry meters,
+            ObjectProvider<KvCacheMeterBinder> generationMeters) {
         this.properties = properties;
         this.meters = meters;
+        this.generationMeters = generationMeters.getIfAvailable();
         meters.gauge("sample.streams.active", active);
+    }
+
+    /** Feeds the starter's generation meters ({@code kvcache.generation.*}) with a finished generation. */
+    public void record(GenerationResult result) {
+        if (generationMeters != null) {
+            generationMeters.record(result);
+        }
     }
 
     /**
@@ -37,7 +53,24 @@ public class GenerationStreams {
     public ResponseBodyEmitter open(String api, Flow.Publisher<GenerationEvent> publisher, StreamFormat format,
             String promptParam, Runnable onEnd) {
         active.incrementAndGet();
-        return GenerationStream.open(publisher, format, properties.streamTimeout(),
+        StreamFormat recording = new StreamFormat() {
+            @Override
+            public String token(TokenEvent token) {
+                return format.token(token);
+            }
+
+            @Override
+            public String result(GenerationResult result) {
+                record(result);
+                return format.result(result);
+            }
+
+            @Override
+            public String error(ApiError error) {
+                return format.error(error);
+            }
+        };
+        return GenerationStream.open(publisher, recording, properties.streamTimeout(),
                 failure -> ApiError.of(failure, promptParam, properties.retryAfter()),
                 outcome -> {
                     active.decrementAndGet();
