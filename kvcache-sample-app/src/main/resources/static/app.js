@@ -71,7 +71,7 @@ async function pollCache() {
     const r = await fetch('actuator/kvcache', { cache: 'no-store' });
     if (r.ok) renderCache(await r.json());
   } catch (e) { /* the server may be restarting; try again on the next tick */ }
-  state.polling = setTimeout(pollCache, state.generating ? 250 : 1000);
+  state.polling = setTimeout(pollCache, state.generating ? 200 : 1000);
 }
 
 // ---- generation ----
@@ -168,6 +168,9 @@ async function generate() {
         if (!firstTokenAt) {
           firstTokenAt = performance.now();
           $('ttft').textContent = (firstTokenAt - start).toFixed(0) + ' ms';
+          // The sequence exists now: show it without waiting for the next tick.
+          clearTimeout(state.polling);
+          pollCache();
         }
         generated.appendData(payload.text);
         output.scrollTop = output.scrollHeight;

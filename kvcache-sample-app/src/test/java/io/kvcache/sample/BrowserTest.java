@@ -56,7 +56,7 @@ class BrowserTest {
             options.setBinary(CHROMIUM.toFile());
             options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    "--window-size=1360,900", "--user-data-dir=" + profile);
+                    "--window-size=1360,1000", "--user-data-dir=" + profile);
             ChromeDriverService service = new ChromeDriverService.Builder()
                     .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
             driver = new ChromeDriver(service, options);
@@ -132,7 +132,9 @@ class BrowserTest {
             setValue("temperature", "0");
             driver.findElement(By.id("generate")).click();
 
-            waitUpTo(10).until(d -> d.findElement(By.id("output")).getText().length() > 120);
+            // While it generates, the bar shows the sequence's blocks in use.
+            waitUpTo(10).until(d -> Integer.parseInt(d.findElement(By.id("cache-bar")).getAttribute("data-used")) > 0);
+            assertThat(driver.findElement(By.id("cache-sequences")).getText()).isEqualTo("1");
             screenshot("page-generating");
             waitUpTo(120).until(d -> !d.findElement(By.id("stop-reason")).getText().equals("…"));
             waitUpTo(10).until(d -> !barState().equals(barBefore));
@@ -151,8 +153,12 @@ class BrowserTest {
             assertThat(driver.findElement(By.id("error")).isDisplayed()).isFalse();
 
             List<String> bars = (List<String>) ((JavascriptExecutor) driver).executeScript("return window.__bars;");
-            assertThat(bars).as("bar states seen").anySatisfy(s -> assertThat(s).isNotEqualTo("0/0"));
-            assertThat(barState()).isNotEqualTo(barBefore);
+            // Used blocks grew while generating; afterwards they were released to the prefix cache.
+            List<Integer> used = bars.stream().map(s -> Integer.parseInt(s.split("/")[0])).toList();
+            assertThat(used.stream().distinct().filter(u -> u > 0).count()).as("used-block counts seen: " + bars)
+                    .isGreaterThanOrEqualTo(2);
+            assertThat(barState()).startsWith("0/").isNotEqualTo(barBefore);
+            assertThat(driver.findElement(By.id("cache-sequences")).getText()).isEqualTo("0");
         }
 
         void setValue(String id, String value) {
