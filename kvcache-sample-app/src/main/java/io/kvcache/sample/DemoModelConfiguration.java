@@ -51,10 +51,12 @@ public class DemoModelConfiguration {
         InferenceEngine engine = InferenceEngine.of(GgufFile.read(gguf), EngineOptions.defaults());
         log.warn("""
 
-                ****************************************************************************
-                *  No model configured: using a {}-layer model with RANDOM weights.         *
-                *  {}  *
-                ****************************************************************************""",
+                ******************************************************************************
+                ** No model configured: running a {}-layer model with RANDOM weights.
+                ** {}
+                ** e.g. ./mvnw -pl kvcache-sample-app -am spring-boot:run \\
+                **        -Dspring-boot.run.arguments=--kvcache.model.path=/path/to/model.gguf
+                ******************************************************************************""",
                 engine.config().layers(), DemoModel.NOTICE);
         return engine;
     }

@@ -2,6 +2,8 @@ package io.kvcache.sample.web;
 
 import io.kvcache.sample.SampleProperties;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -9,6 +11,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
 
 /**
  * Turns every failure of the app's API controllers into OpenAI's error JSON with the right status:
@@ -26,8 +29,21 @@ class ApiExceptionHandler {
         this.properties = properties;
     }
 
+    /** The client went away during a stream: nobody to answer, and the generation was already cancelled. */
+    @ExceptionHandler(AsyncRequestNotUsableException.class)
+    void clientGone(AsyncRequestNotUsableException failure, HttpServletRequest request) {
+        log.debug("{} {}: the client disconnected ({})", request.getMethod(), request.getRequestURI(), failure.getMessage());
+    }
+
     @ExceptionHandler(Exception.class)
-    ResponseEntity<ApiError.Response> handle(Exception failure, HttpServletRequest request) {
+    @Nullable ResponseEntity<ApiError.Response> handle(Exception failure, HttpServletRequest request,
+            HttpServletResponse response) {
+        if (response.isCommitted()) {
+            // A stream already started: its error event was sent (or the client is gone).
+            log.warn("{} {} failed after the response was committed", request.getMethod(), request.getRequestURI(),
+                    failure);
+            return null;
+        }
         String promptParam = request.getRequestURI().endsWith("/chat/completions") ? "messages" : "prompt";
         ApiError error = ApiError.of(failure, promptParam, properties.retryAfter());
         if (error.status().is5xxServerError()) {
@@ -35,10 +51,10 @@ class ApiExceptionHandler {
         } else {
             log.debug("{} {} refused: {}", request.getMethod(), request.getRequestURI(), failure.getMessage());
         }
-        ResponseEntity.BodyBuilder response = ResponseEntity.status(error.status()).contentType(MediaType.APPLICATION_JSON);
+        ResponseEntity.BodyBuilder answer = ResponseEntity.status(error.status()).contentType(MediaType.APPLICATION_JSON);
         if (error.retryAfter() != null) {
-            response.header(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, error.retryAfter().toSeconds())));
+            answer.header(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, error.retryAfter().toSeconds())));
         }
-        return response.body(error.response());
+        return answer.body(error.response());
     }
 }
