@@ -44,7 +44,7 @@ public class DemoModelConfiguration {
                 .heads(8)
                 .kvHeads(4)
                 .feedForwardLength(768)
-                .vocabularySize(512)
+                .tokenizerFrom(DemoVocabulary.metadata())
                 .contextLength(2048)
                 .seed(DEMO_SEED)
                 .build();

@@ -40,6 +40,8 @@ class BrowserTest {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     static final Path SCREENSHOTS = Path.of("target", "screenshots");
+    /** Selenium 4.38 ships DevTools bindings up to Chrome 142 and warns about newer ones; the test uses none. */
+    static final String QUIET_SELENIUM = "logging.level.org.openqa.selenium=ERROR";
 
     /** A browser per test, with a fresh profile. */
     abstract static class PageTest {
@@ -96,7 +98,7 @@ class BrowserTest {
     }
 
     @Nested
-    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = QUIET_SELENIUM)
     class WithStories260K extends PageTest {
         @LocalServerPort
         int port;
@@ -169,7 +171,7 @@ class BrowserTest {
     }
 
     @Nested
-    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+    @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = QUIET_SELENIUM)
     class WithTheDemoModel extends PageTest {
         @LocalServerPort
         int port;

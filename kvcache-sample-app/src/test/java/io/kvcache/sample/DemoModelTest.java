@@ -7,6 +7,7 @@ import io.kvcache.inference.GenerationResult;
 import io.kvcache.inference.Generator;
 import io.kvcache.inference.InferenceEngine;
 import io.kvcache.inference.StopReason;
+import io.kvcache.sampling.SamplerSettings;
 import io.kvcache.spring.autoconfigure.KvCacheAutoConfiguration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -32,13 +33,33 @@ class DemoModelTest {
             InferenceEngine engine = context.getBean(InferenceEngine.class);
             assertThat(engine.config().layers()).isEqualTo(4);
             assertThat(engine.config().embeddingLength()).isEqualTo(256);
-            assertThat(engine.config().vocabularySize()).isEqualTo(512);
+            assertThat(engine.config().vocabularySize())
+                    .isEqualTo(DemoVocabulary.metadata().getArray("tokenizer.ggml.tokens").length());
             GenerationResult r = context.getBean(Generator.class).generate(GenerationRequest.greedy("Once upon a time", 8));
             assertThat(r.tokens()).hasSizeBetween(1, 8);
             assertThat(r.stopReason()).isIn(StopReason.MAX_TOKENS, StopReason.END_OF_GENERATION);
         });
         assertThat(output).contains("WARN").contains("RANDOM weights")
                 .contains("demo weights: output is random; set kvcache.model.path to a GGUF file");
+    }
+
+    @Test
+    void theDemoModelPrintsWordsNotBrokenBytes() {
+        runner.run(context -> {
+            Generator generator = context.getBean(Generator.class);
+            String text = generator.generate(GenerationRequest.builder().prompt("Once upon a time").maxTokens(200)
+                    .sampling(SamplerSettings.builder().temperature(1).seed(11L).build()).build()).text();
+            assertThat(text).isNotBlank().doesNotContain("\uFFFD");
+            assertThat(text.chars().filter(c -> c != '\n' && (c < 0x20 || c >= 0x7F)).count()).isZero();
+            // Some of the vocabulary's words come out.
+            assertThat(text.split("\\s+")).hasSizeGreaterThan(10);
+            // Any text still encodes, through byte fallback, without unknown tokens; the bytes outside
+            // printable ASCII are control tokens, hidden when decoded.
+            InferenceEngine engine = context.getBean(InferenceEngine.class);
+            int[] ids = engine.tokenizer().encode("naïve café ✓\ttab", false, false);
+            assertThat(ids).doesNotContain(0).hasSizeGreaterThan(5);
+            assertThat(engine.tokenizer().decode(ids)).isEqualTo("nave caf tab");
+        });
     }
 
     @Test
