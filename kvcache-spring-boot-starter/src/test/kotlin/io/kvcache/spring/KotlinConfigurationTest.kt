@@ -27,9 +27,11 @@ class StoryTeller(
     private val properties: KvCacheProperties,
     private val metrics: KvCacheMeterBinder,
 ) {
-    fun tell(opening: String): GenerationResult =
-        generator.generate(properties.generation.requestBuilder().prompt(opening).build())
-            .also(metrics::record)
+    fun tell(opening: String): GenerationResult {
+        val timer = metrics.tokenTimer()
+        return generator.generate(properties.generation.requestBuilder().prompt(opening).build(), timer)
+            .also(timer::accept)
+    }
 }
 
 /** The application's own demo engine (no kvcache.model.path): the starter sizes its cache from it. */
@@ -77,6 +79,7 @@ class KotlinConfigurationTest {
             assertEquals(first.text(), second.text(), "temperature 0 from kvcache.generation is greedy")
             assertTrue(first.text().isNotBlank())
             assertEquals(12.0, registry.get("kvcache.generation.tokens").tag("kind", "completion").counter().count())
+            assertEquals(10, registry.get("kvcache.generation.token.latency").timer().count())
             assertEquals(0, cache.stats().sequences())
         }
     }

@@ -7,6 +7,7 @@ import io.kvcache.cache.KvElementType;
 import io.kvcache.cache.SequenceInfo;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,7 +95,7 @@ public class KvCacheEndpoint {
     }
 
     /**
-     * The endpoint's main response.
+     * The endpoint's main response. Immutable.
      *
      * @param spec the cache's shape
      * @param strategy the cache strategy, e.g. {@code ALWAYS} or {@code LONG_SEQUENCE_ONLY(256)}
@@ -103,10 +104,15 @@ public class KvCacheEndpoint {
      */
     public record CacheReport(SpecReport spec, String strategy, Map<String, Object> stats,
             List<SequenceReport> sequences) {
+
+        public CacheReport {
+            stats = Collections.unmodifiableMap(new LinkedHashMap<>(stats));
+            sequences = List.copyOf(sequences);
+        }
     }
 
     /**
-     * The cache's shape.
+     * The cache's shape. Immutable.
      *
      * @param contextLength positions one sequence can hold (its capacity)
      * @param bytesPerToken bytes of K and V for one position over all layers and heads
@@ -121,7 +127,7 @@ public class KvCacheEndpoint {
     }
 
     /**
-     * One live sequence.
+     * One live sequence. Immutable.
      *
      * @param tokens committed positions
      * @param blocks blocks in its block table
@@ -136,11 +142,11 @@ public class KvCacheEndpoint {
         }
     }
 
-    /** The outcome of {@code DELETE /actuator/kvcache/{id}}. */
+    /** The outcome of {@code DELETE /actuator/kvcache/{id}}. Immutable. */
     public record EvictionReport(long id, boolean evicted, String detail) {
     }
 
-    /** The outcome of {@code DELETE /actuator/kvcache}. */
+    /** The outcome of {@code DELETE /actuator/kvcache}. Immutable. */
     public record PrefixCacheCleared(int blocksDropped) {
     }
 }

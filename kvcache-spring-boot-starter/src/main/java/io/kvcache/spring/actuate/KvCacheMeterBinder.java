@@ -2,7 +2,9 @@ package io.kvcache.spring.actuate;
 
 import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvCacheStats;
+import io.kvcache.inference.GenerationEvent;
 import io.kvcache.inference.GenerationResult;
+import io.kvcache.inference.TokenEvent;
 import io.kvcache.inference.Usage;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -13,10 +15,12 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 import org.jspecify.annotations.Nullable;
 
@@ -33,16 +37,26 @@ import org.jspecify.annotations.Nullable;
  *   <li>function counters {@code kvcache.prefix.queries} and {@code kvcache.prefix.hits} (tokens),
  *       {@code kvcache.evictions}, {@code kvcache.preemptions}.
  * </ul>
- * Generation meters, fed by {@link #record(GenerationResult)} (the {@code Generator} has no hook, so
- * call it after each generation, or from the final event of a stream):
+ * Generation meters (the {@code Generator} has no hook, so the application reports its generations):
  * <ul>
  *   <li>counter {@code kvcache.generation.tokens} ({@code kind=prompt|cached|completion});
  *   <li>timer {@code kvcache.generation.time.to.first.token};
- *   <li>timer {@code kvcache.generation.token.latency}: one sample per generated token after the
- *       first, the generation's mean decode latency ({@code 1 / decodeTokensPerSecond}).
+ *   <li>timer {@code kvcache.generation.token.latency}: one sample per generated token after the first.
  * </ul>
+ * Two ways to report a generation:
+ * <pre>{@code
+ * // Exact per-token latencies: a TokenTimer sees every token, then the result.
+ * KvCacheMeterBinder.TokenTimer timer = meters.tokenTimer();
+ * GenerationResult result = generator.generate(request, timer);
+ * timer.accept(result);
+ * // or: generator.stream(request).peek(meters.tokenTimer())...
  *
- * <p>Thread-safe: {@link #record} may be called from any number of threads.
+ * // After the fact: each token after the first counts with the generation's mean decode latency.
+ * meters.record(generator.generate(request));
+ * }</pre>
+ *
+ * <p>Thread-safe: {@link #record}, {@link #observe} and {@link #tokenTimer} may be called from any
+ * number of threads (each {@link TokenTimer} serves one generation).
  */
 public class KvCacheMeterBinder implements MeterBinder {
     private final KvCache cache;
@@ -96,16 +110,44 @@ public class KvCacheMeterBinder implements MeterBinder {
                         .tags(tags).register(registry)));
     }
 
+    /**
+     * Records the event if it is a generation's final {@link GenerationResult}; ignores tokens. Handy
+     * for streams: {@code generator.stream(request).peek(meters::observe)}.
+     */
+    public void observe(GenerationEvent event) {
+        if (event instanceof GenerationResult result) {
+            record(result);
+        }
+    }
+
     /** Records one finished generation's token counts and timings. */
     public void record(GenerationResult result) {
         record(result.usage());
     }
 
-    /** Records one finished generation's token counts and timings. */
+    /**
+     * Records one finished generation's token counts and timings; each generated token after the
+     * first counts once in {@code kvcache.generation.token.latency} with the generation's mean decode
+     * latency ({@code 1 / decodeTokensPerSecond}). Use a {@link #tokenTimer()} for exact latencies.
+     */
     public void record(Usage usage) {
-        @Nullable Duration perToken = usage.decodeTokensPerSecond() > 0 && usage.completionTokens() > 1
-                ? Duration.ofNanos(Math.round(1e9 / usage.decodeTokensPerSecond()))
-                : null;
+        recordCounts(usage);
+        if (usage.decodeTokensPerSecond() > 0 && usage.completionTokens() > 1) {
+            long perToken = Math.round(1e9 / usage.decodeTokensPerSecond());
+            for (GenerationMeters meters : generationMeters) {
+                for (int i = 1; i < usage.completionTokens(); i++) {
+                    meters.tokenLatency.record(perToken, TimeUnit.NANOSECONDS);
+                }
+            }
+        }
+    }
+
+    /** A timer for one generation that records the real time between consecutive tokens. */
+    public TokenTimer tokenTimer() {
+        return new TokenTimer(System::nanoTime);
+    }
+
+    private void recordCounts(Usage usage) {
         for (GenerationMeters meters : generationMeters) {
             meters.prompt.increment(usage.promptTokens());
             meters.cached.increment(usage.cachedPromptTokens());
@@ -113,9 +155,43 @@ public class KvCacheMeterBinder implements MeterBinder {
             if (usage.completionTokens() > 0) {
                 meters.timeToFirstToken.record(usage.timeToFirstToken());
             }
-            if (perToken != null) {
-                for (int i = 1; i < usage.completionTokens(); i++) {
-                    meters.tokenLatency.record(perToken);
+        }
+    }
+
+    /**
+     * Times one generation: give it every event ({@code generate(request, timer)} for the tokens,
+     * then {@code timer.accept(result)}; or {@code stream(request).peek(timer)}). Each token after the
+     * first records its distance from the previous one in {@code kvcache.generation.token.latency};
+     * the result records the counts and the time to first token, once.
+     *
+     * <p>Not thread-safe: one generation, on the thread that consumes it.
+     */
+    public final class TokenTimer implements Consumer<GenerationEvent> {
+        private final LongSupplier clock;
+        private long previous = -1;
+        private boolean finished;
+
+        TokenTimer(LongSupplier clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public void accept(GenerationEvent event) {
+            switch (event) {
+                case TokenEvent token -> {
+                    long now = clock.getAsLong();
+                    if (previous >= 0 && token.index() > 0) {
+                        for (GenerationMeters meters : generationMeters) {
+                            meters.tokenLatency.record(now - previous, TimeUnit.NANOSECONDS);
+                        }
+                    }
+                    previous = now;
+                }
+                case GenerationResult result -> {
+                    if (!finished) {
+                        finished = true;
+                        recordCounts(result.usage());
+                    }
                 }
             }
         }

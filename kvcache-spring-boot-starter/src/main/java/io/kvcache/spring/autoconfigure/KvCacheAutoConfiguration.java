@@ -17,7 +17,7 @@ import org.springframework.context.annotation.Import;
  *   <li>{@code kvCache} ({@link io.kvcache.cache.KvCache}): when an {@code InferenceEngine} bean
  *       exists (this one or the application's; the cache is sized from it), else when the
  *       {@code kvcache.cache} dimensions are set; closed on shutdown.
- *   <li>{@code generator} ({@link io.kvcache.inference.Generator}): when both exist.
+ *   <li>{@code kvCacheGenerator} ({@link io.kvcache.inference.Generator}): when there is one of each.
  * </ul>
  * With nothing configured it creates none of them and says so at debug level. The three nested
  * configurations are imported in this order so that each sees the beans of the previous one.

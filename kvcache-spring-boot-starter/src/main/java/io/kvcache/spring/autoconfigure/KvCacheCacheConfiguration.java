@@ -5,16 +5,17 @@ import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.inference.InferenceEngine;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 
 /**
  * The {@link KvCache} bean: sized from the {@link InferenceEngine} bean when there is one (ours or
- * the application's), else from the explicit {@code kvcache.cache} dimensions.
+ * the application's; a single candidate or a primary one), else from the explicit
+ * {@code kvcache.cache} dimensions.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnMissingBean(KvCache.class)
@@ -23,7 +24,7 @@ class KvCacheCacheConfiguration {
 
     @Bean(destroyMethod = "close")
     KvCache kvCache(KvCacheProperties properties, ObjectProvider<InferenceEngine> engine) {
-        InferenceEngine model = engine.getIfAvailable();
+        InferenceEngine model = engine.getIfUnique();
         KvCacheSpec spec = KvCacheFactory.spec(properties.getCache(), model == null ? null : model.config());
         return KvCacheFactory.build(spec, properties.getCache());
     }
@@ -37,7 +38,7 @@ class KvCacheCacheConfiguration {
             super(ConfigurationPhase.REGISTER_BEAN);
         }
 
-        @ConditionalOnBean(InferenceEngine.class)
+        @ConditionalOnSingleCandidate(InferenceEngine.class)
         static final class EngineBean {
         }
 

@@ -5,19 +5,23 @@ import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.inference.Generator;
 import io.kvcache.inference.InferenceEngine;
 import io.kvcache.model.ModelConfig;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** The {@link Generator} bean, when both an {@link InferenceEngine} and a {@link KvCache} bean exist. */
+/**
+ * The {@link Generator} bean, when there is one {@link InferenceEngine} and one {@link KvCache} bean (or
+ * a primary one of each).
+ */
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnBean({InferenceEngine.class, KvCache.class})
+@ConditionalOnSingleCandidate(InferenceEngine.class)
 class KvCacheGeneratorConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    Generator generator(InferenceEngine engine, KvCache cache) {
+    @ConditionalOnSingleCandidate(KvCache.class)
+    Generator kvCacheGenerator(InferenceEngine engine, KvCache cache) {
         ModelConfig model = engine.config();
         KvCacheSpec spec = cache.spec();
         if (spec.layers() != model.layers() || spec.kvHeads() != model.kvHeads() || spec.headDim() != model.headDim()) {

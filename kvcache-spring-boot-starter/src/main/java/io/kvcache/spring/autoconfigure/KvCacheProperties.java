@@ -352,7 +352,7 @@ public class KvCacheProperties {
         }
     }
 
-    /** Names of the cache strategies for {@code kvcache.cache.strategy}. */
+    /** Names of the cache strategies for {@code kvcache.cache.strategy}. Immutable and thread-safe. */
     public enum Strategy {
         /** Keep every sequence; fail when the budget is exhausted. */
         ALWAYS,

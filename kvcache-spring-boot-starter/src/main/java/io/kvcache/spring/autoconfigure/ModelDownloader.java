@@ -7,6 +7,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,6 +19,9 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.commons.logging.Log;
@@ -28,15 +33,19 @@ import org.jspecify.annotations.Nullable;
  * {@code .part} file with an HTTP {@code Range} request, progress is logged every 10%, and an
  * optional SHA-256 digest is checked before the file is moved into place.
  *
- * <p>Thread-safe for different targets; two processes downloading the same file into the same
- * directory at once are not coordinated.
+ * <p>Thread-safe. Downloads of the same file by several processes take turns through a file lock
+ * ({@code <name>.lock}); the later ones find the finished file. Close it to release the HTTP client.
  */
-final class ModelDownloader {
+final class ModelDownloader implements AutoCloseable {
     private static final Log logger = LogFactory.getLog(ModelDownloader.class);
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+    /** Progress interval when the server does not say how large the file is. */
+    private static final long PROGRESS_BYTES = 64L << 20;
     private static final String ACTION = "Check kvcache.model.url (and that the server is reachable), or download the"
             + " file yourself and set kvcache.model.path instead.";
+
+    private static final ConcurrentMap<Path, ReentrantLock> LOCAL_LOCKS = new ConcurrentHashMap<>();
 
     private final HttpClient client;
     private final Duration requestTimeout;
@@ -49,6 +58,11 @@ final class ModelDownloader {
         this.requestTimeout = requestTimeout;
     }
 
+    @Override
+    public void close() {
+        client.close();
+    }
+
     /**
      * The local copy of {@code url} in {@code cacheDir}, downloading (or finishing) it when needed.
      *
@@ -58,18 +72,53 @@ final class ModelDownloader {
     Path obtain(URI url, Path cacheDir, @Nullable String sha256) {
         String expected = normalizeDigest(sha256);
         Path target = cacheDir.resolve(fileName(url));
-        if (Files.isRegularFile(target)) {
-            if (expected == null || expected.equals(digest(target))) {
-                logger.debug("Using cached model " + target + " for " + url);
-                return target;
-            }
-            logger.warn("Cached model " + target + " does not have the SHA-256 given in kvcache.model.sha256;"
-                    + " downloading it again from " + url);
-            deleteQuietly(target);
+        if (isUsable(target, expected, url)) {
+            return target;
         }
-        Path part = target.resolveSibling(target.getFileName() + ".part");
+        Path lockFile = target.resolveSibling(target.getFileName() + ".lock");
         try {
             Files.createDirectories(cacheDir);
+        } catch (IOException e) {
+            throw new KvCacheConfigurationException("Could not create the model cache directory " + cacheDir + ": " + e,
+                    "Set kvcache.model.cache-dir to a writable directory.", e);
+        }
+        // Another thread or process may be downloading the same file: take turns. A FileLock is held
+        // per JVM, so threads of this JVM first queue on an in-process lock.
+        ReentrantLock local = LOCAL_LOCKS.computeIfAbsent(target.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        local.lock();
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock held = channel.lock();
+            try {
+                return isUsable(target, expected, url) ? target : fetch(url, target, expected);
+            } finally {
+                held.release();
+            }
+        } catch (IOException e) {
+            throw new KvCacheConfigurationException("Could not lock " + lockFile + " for the model download: " + e,
+                    "Make kvcache.model.cache-dir (" + cacheDir + ") writable.", e);
+        } finally {
+            local.unlock();
+        }
+    }
+
+    /** Whether the target exists with the expected digest; deletes it when the digest differs. */
+    private static boolean isUsable(Path target, @Nullable String expected, URI url) {
+        if (!Files.isRegularFile(target)) {
+            return false;
+        }
+        if (expected == null || expected.equals(digest(target))) {
+            logger.debug("Using cached model " + target + " for " + url);
+            return true;
+        }
+        logger.warn("Cached model " + target + " does not have the SHA-256 given in kvcache.model.sha256;"
+                + " downloading it again from " + url);
+        deleteQuietly(target);
+        return false;
+    }
+
+    private Path fetch(URI url, Path target, @Nullable String expected) {
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        try {
             download(url, part, true);
         } catch (IOException e) {
             throw new KvCacheConfigurationException("Could not download the model from " + url + " into " + part
@@ -92,7 +141,7 @@ final class ModelDownloader {
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new KvCacheConfigurationException("Could not move the downloaded model " + part + " to " + target
-                    + ": " + e, "Make kvcache.model.cache-dir (" + cacheDir + ") writable.", e);
+                    + ": " + e, "Make kvcache.model.cache-dir (" + target.getParent() + ") writable.", e);
         }
         logger.info("Downloaded model " + url + " to " + target);
         return target;
@@ -159,6 +208,8 @@ final class ModelDownloader {
                         logger.info("Model download " + url + ": " + decile * 10 + "% (" + written + " of " + total
                                 + " bytes)");
                     }
+                } else if (written / PROGRESS_BYTES > (written - n) / PROGRESS_BYTES) {
+                    logger.info("Model download " + url + ": " + written + " bytes so far");
                 }
             }
         }

@@ -67,12 +67,14 @@ final class ModelLoader {
                     + url + ") are set", "Set only one of kvcache.model.path and kvcache.model.url.");
         }
         if (url != null) {
-            return new ModelDownloader(model.getConnectTimeout(), model.getRequestTimeout())
-                    .obtain(url, model.getCacheDir(), model.getSha256());
+            try (ModelDownloader downloader = new ModelDownloader(model.getConnectTimeout(), model.getRequestTimeout())) {
+                return downloader.obtain(url, model.getCacheDir(), model.getSha256());
+            }
         }
         if (path == null) {
-            throw new IllegalStateException("no model configured; the auto-configuration only loads one when"
-                    + " kvcache.model.path or kvcache.model.url is set");
+            throw new KvCacheConfigurationException("kvcache.model.path or kvcache.model.url is set but empty",
+                    "Give kvcache.model.path a GGUF file (or kvcache.model.url an http(s) address), or remove the"
+                            + " empty property.");
         }
         Path absolute = path.toAbsolutePath().normalize();
         if (!Files.exists(absolute)) {

@@ -163,6 +163,7 @@ class KvCacheActuatorIntegrationTests {
     }
 
     @Test
+    @SuppressWarnings("try") // the open sequences are the point
     void healthGoesOutOfServiceWhenNoSequenceCanBeAdmittedAndTheReadinessGroupFollows() {
         assertThat(http.json("/actuator/health/readiness").get("status").asString()).isEqualTo("UP");
         try (var a = cache.newSequence(); var b = cache.newSequence()) {

@@ -56,6 +56,7 @@ class KvCacheHealthIndicatorTests {
     }
 
     @Test
+    @SuppressWarnings("try") // the open sequences are the point
     void outOfServiceWhenAllSequencesAreOpen() {
         try (KvCache cache = cache(CacheStrategy.ADAPTIVE); KvSequence a = cache.newSequence();
                 KvSequence b = cache.newSequence(); KvSequence c = cache.newSequence()) {

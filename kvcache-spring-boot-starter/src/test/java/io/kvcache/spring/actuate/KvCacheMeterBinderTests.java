@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvSequence;
+import io.kvcache.inference.GenerationResult;
+import io.kvcache.inference.StopReason;
+import io.kvcache.inference.TokenEvent;
 import io.kvcache.inference.Usage;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
@@ -59,7 +62,9 @@ class KvCacheMeterBinderTests {
             binder.bindTo(first);
             binder.bindTo(second);
             binder.record(new Usage(20, 16, 5, Duration.ofMillis(30), 100.0));
-            binder.record(new Usage(10, 0, 1, Duration.ofMillis(10), 0.0));
+            binder.observe(new TokenEvent(0, 7, "x", -0.5));
+            binder.observe(new GenerationResult("x", new int[] {7}, StopReason.MAX_TOKENS,
+                    new Usage(10, 0, 1, Duration.ofMillis(10), 0.0)));
             for (SimpleMeterRegistry registry : List.of(first, second)) {
                 assertThat(registry.get("kvcache.generation.tokens").tag("kind", "prompt").counter().count()).isEqualTo(30);
                 assertThat(registry.get("kvcache.generation.tokens").tag("kind", "cached").counter().count()).isEqualTo(16);
@@ -72,6 +77,31 @@ class KvCacheMeterBinderTests {
                 assertThat(latency.count()).as("tokens after the first").isEqualTo(4);
                 assertThat(latency.mean(TimeUnit.MILLISECONDS)).isEqualTo(10.0);
             }
+        }
+    }
+
+    @Test
+    void aTokenTimerRecordsTheRealGapsBetweenTokensAndTheResultOnce() {
+        try (KvCache cache = KvCache.builder(SPEC).build()) {
+            KvCacheMeterBinder binder = new KvCacheMeterBinder(cache);
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            binder.bindTo(registry);
+            long[] times = {100_000_000L, 130_000_000L, 150_000_000L};
+            int[] call = {0};
+            KvCacheMeterBinder.TokenTimer timer = binder.new TokenTimer(() -> times[call[0]++]);
+            for (int i = 0; i < 3; i++) {
+                timer.accept(new TokenEvent(i, 10 + i, "t", -1.0));
+            }
+            GenerationResult result = new GenerationResult("ttt", new int[] {10, 11, 12}, StopReason.MAX_TOKENS,
+                    new Usage(5, 0, 3, Duration.ofMillis(100), 50.0));
+            timer.accept(result);
+            timer.accept(result);
+            Timer latency = registry.get("kvcache.generation.token.latency").timer();
+            assertThat(latency.count()).isEqualTo(2);
+            assertThat(latency.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(50.0);
+            assertThat(latency.max(TimeUnit.MILLISECONDS)).isEqualTo(30.0);
+            assertThat(registry.get("kvcache.generation.tokens").tag("kind", "completion").counter().count()).isEqualTo(3);
+            assertThat(registry.get("kvcache.generation.time.to.first.token").timer().count()).isEqualTo(1);
         }
     }
 

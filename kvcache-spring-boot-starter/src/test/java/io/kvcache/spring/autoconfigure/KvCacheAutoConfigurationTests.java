@@ -83,6 +83,8 @@ class KvCacheAutoConfigurationTests {
                         "kvcache.cache.max-sequences=3", "kvcache.cache.strategy=adaptive")
                 .run(context -> {
                     assertThat(context).hasNotFailed();
+                    assertThat(context).hasBean("inferenceEngine").hasBean("kvCache").hasBean("kvCacheGenerator")
+                            .hasBean("kvCacheEndpoint").hasBean("kvcacheHealthIndicator").hasBean("kvCacheMeterBinder");
                     InferenceEngine engine = context.getBean(InferenceEngine.class);
                     assertThat(engine.threads()).isEqualTo(1);
                     KvCache cache = context.getBean(KvCache.class);
@@ -168,6 +170,30 @@ class KvCacheAutoConfigurationTests {
     }
 
     @Test
+    void aFallbackEngineGivesWayToAConfiguredModel() {
+        runner.withUserConfiguration(FallbackEngine.class).withPropertyValues("kvcache.cache.context-length=32")
+                .run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(InferenceEngine.class).hasBean("fallbackEngine");
+            assertThat(context.getBean(KvCache.class).spec().contextLength()).isEqualTo(32);
+        });
+        runner.withUserConfiguration(FallbackEngine.class).withPropertyValues("kvcache.model.path=" + model())
+                .run(context -> {
+                    assertThat(context).hasNotFailed().hasSingleBean(InferenceEngine.class)
+                            .doesNotHaveBean("fallbackEngine").hasBean("inferenceEngine");
+                    assertThat(context.getBean(KvCache.class).spec().contextLength()).isEqualTo(2048);
+                });
+    }
+
+    @Test
+    void twoUserEnginesAreAmbiguousSoNoCacheOrGeneratorIsGuessed() {
+        runner.withUserConfiguration(UserEngine.class, SecondEngine.class).run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).getBeans(InferenceEngine.class).hasSize(2);
+            assertThat(context).doesNotHaveBean(KvCache.class).doesNotHaveBean(Generator.class);
+        });
+    }
+
+    @Test
     void aUserCacheReplacesOursAndTheGeneratorUsesIt() {
         runner.withUserConfiguration(UserCache.class).withPropertyValues("kvcache.model.path=" + model())
                 .run(context -> {
@@ -207,6 +233,16 @@ class KvCacheAutoConfigurationTests {
     }
 
     @Test
+    void theEndpointExistsOnlyWhenExposedAndAUserEndpointReplacesOurs() {
+        new ApplicationContextRunner().withConfiguration(ALL)
+                .withPropertyValues("kvcache.threads=1", "kvcache.model.path=" + model())
+                .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(KvCacheEndpoint.class)
+                        .hasSingleBean(KvCache.class));
+        runner.withPropertyValues("kvcache.model.path=" + model()).withBean("userEndpoint", KvCacheEndpoint.class)
+                .run(context -> assertThat(context).hasSingleBean(KvCacheEndpoint.class).hasBean("userEndpoint"));
+    }
+
+    @Test
     void theHealthIndicatorCanBeSwitchedOff() {
         runner.withPropertyValues("kvcache.model.path=" + model(), "management.health.kvcache.enabled=false")
                 .run(context -> assertThat(context).doesNotHaveBean(KvCacheHealthIndicator.class)
@@ -240,6 +276,23 @@ class KvCacheAutoConfigurationTests {
         @Bean(destroyMethod = "close")
         InferenceEngine demoEngine() {
             return InferenceEngine.load(model(), new EngineOptions(1));
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class SecondEngine {
+        @Bean(destroyMethod = "close")
+        InferenceEngine secondEngine() {
+            return InferenceEngine.load(model(), new EngineOptions(1));
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class FallbackEngine {
+        @Bean(destroyMethod = "close")
+        @ConditionalOnNoKvCacheModel
+        InferenceEngine fallbackEngine() {
+            return InferenceEngine.of(io.kvcache.gguf.GgufFile.open(model()), new EngineOptions(1));
         }
     }
 

@@ -56,6 +56,13 @@ class KvCacheFailureAnalyzerTests {
     }
 
     @Test
+    void emptyModelPath() {
+        FailureAnalysis a = analyze("kvcache.model.path=");
+        assertThat(a.getDescription()).contains("set but empty");
+        assertThat(a.getAction()).contains("kvcache.model.path");
+    }
+
+    @Test
     void modelPathIsADirectory(@TempDir Path dir) {
         FailureAnalysis a = analyze("kvcache.model.path=" + dir);
         assertThat(a.getDescription()).contains(dir.toString()).contains("not a regular file");

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -93,19 +94,21 @@ class ModelDownloaderTests {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/models/stories260K.gguf");
     }
 
-    private ModelDownloader downloader() {
-        return new ModelDownloader(Duration.ofSeconds(5), Duration.ofSeconds(5));
+    private static Path obtain(URI url, Path dir, @Nullable String sha256) {
+        try (ModelDownloader downloader = new ModelDownloader(Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+            return downloader.obtain(url, dir, sha256);
+        }
     }
 
     @Test
     void downloadsOnceVerifiesAndReusesTheCachedFile() throws IOException {
-        Path file = downloader().obtain(url(), cacheDir, SHA.toUpperCase());
+        Path file = obtain(url(), cacheDir, SHA.toUpperCase());
         assertThat(file).isEqualTo(cacheDir.resolve("stories260K.gguf"));
         assertThat(Files.readAllBytes(file)).isEqualTo(model);
         assertThat(cacheDir.resolve("stories260K.gguf.part")).doesNotExist();
         assertThat(rangeHeaders).containsExactly((String) null);
 
-        Path again = downloader().obtain(url(), cacheDir, SHA);
+        Path again = obtain(url(), cacheDir, SHA);
         assertThat(again).isEqualTo(file);
         assertThat(rangeHeaders).as("the second call is served from the cache directory").hasSize(1);
     }
@@ -114,7 +117,7 @@ class ModelDownloaderTests {
     void resumesAnExistingPartialFileWithARangeRequest() throws IOException {
         int have = 500_000;
         Files.write(cacheDir.resolve("stories260K.gguf.part"), java.util.Arrays.copyOf(model, have));
-        Path file = downloader().obtain(url(), cacheDir, SHA);
+        Path file = obtain(url(), cacheDir, SHA);
         assertThat(rangeHeaders).containsExactly("bytes=" + have + "-");
         assertThat(bytesServed.get()).isEqualTo(model.length - have);
         assertThat(Files.readAllBytes(file)).isEqualTo(model);
@@ -123,7 +126,7 @@ class ModelDownloaderTests {
     @Test
     void aCutConnectionLeavesAPartThatTheNextStartResumes() throws IOException {
         cutAfter = 300_000;
-        assertThatThrownBy(() -> downloader().obtain(url(), cacheDir, SHA))
+        assertThatThrownBy(() -> obtain(url(), cacheDir, SHA))
                 .isInstanceOf(KvCacheConfigurationException.class)
                 .hasMessageContaining("Could not download the model from " + url())
                 .satisfies(e -> assertThat(((KvCacheConfigurationException) e).action())
@@ -136,7 +139,7 @@ class ModelDownloaderTests {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/models/stories260K.gguf", this::serve);
         server.start();
-        Path file = downloader().obtain(url(), cacheDir, SHA);
+        Path file = obtain(url(), cacheDir, SHA);
         assertThat(rangeHeaders).last().isEqualTo("bytes=" + kept + "-");
         assertThat(Files.readAllBytes(file)).isEqualTo(model);
     }
@@ -145,7 +148,7 @@ class ModelDownloaderTests {
     void aServerWithoutRangeSupportRestartsTheFileFromZero() throws IOException {
         honourRange = false;
         Files.write(cacheDir.resolve("stories260K.gguf.part"), new byte[123_456]);
-        Path file = downloader().obtain(url(), cacheDir, SHA);
+        Path file = obtain(url(), cacheDir, SHA);
         assertThat(rangeHeaders).containsExactly("bytes=123456-");
         assertThat(Files.readAllBytes(file)).isEqualTo(model);
     }
@@ -153,15 +156,30 @@ class ModelDownloaderTests {
     @Test
     void aCompletePartIsMovedIntoPlaceWhenTheServerAnswers416() throws IOException {
         Files.write(cacheDir.resolve("stories260K.gguf.part"), model);
-        Path file = downloader().obtain(url(), cacheDir, SHA);
+        Path file = obtain(url(), cacheDir, SHA);
         assertThat(bytesServed.get()).isZero();
         assertThat(Files.readAllBytes(file)).isEqualTo(model);
     }
 
     @Test
+    void concurrentDownloadsOfTheSameFileTakeTurnsAndFetchItOnce() throws Exception {
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            List<java.util.concurrent.Future<Path>> results = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                results.add(pool.submit(() -> obtain(url(), cacheDir, SHA)));
+            }
+            for (var result : results) {
+                assertThat(Files.readAllBytes(result.get())).isEqualTo(model);
+            }
+        }
+        assertThat(rangeHeaders).hasSize(1);
+        assertThat(bytesServed.get()).isEqualTo(model.length);
+    }
+
+    @Test
     void aDigestMismatchDeletesTheDownloadAndShowsBothDigests() {
         String wrong = "ab".repeat(32);
-        assertThatThrownBy(() -> downloader().obtain(url(), cacheDir, wrong))
+        assertThatThrownBy(() -> obtain(url(), cacheDir, wrong))
                 .isInstanceOf(KvCacheConfigurationException.class)
                 .hasMessageContaining("has SHA-256 " + SHA)
                 .hasMessageContaining("kvcache.model.sha256 expects " + wrong)
@@ -173,7 +191,7 @@ class ModelDownloaderTests {
     @Test
     void aCachedFileWithTheWrongDigestIsDownloadedAgain() throws IOException {
         Files.write(cacheDir.resolve("stories260K.gguf"), new byte[] {1, 2, 3});
-        Path file = downloader().obtain(url(), cacheDir, SHA);
+        Path file = obtain(url(), cacheDir, SHA);
         assertThat(Files.readAllBytes(file)).isEqualTo(model);
         assertThat(rangeHeaders).hasSize(1);
     }
@@ -181,13 +199,13 @@ class ModelDownloaderTests {
     @Test
     void httpErrorsAndBadUrlsAreExplained() {
         URI missing = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/models/other.gguf");
-        assertThatThrownBy(() -> downloader().obtain(missing, cacheDir, null))
+        assertThatThrownBy(() -> obtain(missing, cacheDir, null))
                 .isInstanceOf(KvCacheConfigurationException.class).hasMessageContaining("HTTP status 404");
-        assertThatThrownBy(() -> downloader().obtain(URI.create("ftp://host/m.gguf"), cacheDir, null))
+        assertThatThrownBy(() -> obtain(URI.create("ftp://host/m.gguf"), cacheDir, null))
                 .hasMessageContaining("not an http or https address");
-        assertThatThrownBy(() -> downloader().obtain(URI.create("http://host/models/"), cacheDir, null))
+        assertThatThrownBy(() -> obtain(URI.create("http://host/models/"), cacheDir, null))
                 .hasMessageContaining("does not end with a file name");
-        assertThatThrownBy(() -> downloader().obtain(url(), cacheDir, "xyz"))
+        assertThatThrownBy(() -> obtain(url(), cacheDir, "xyz"))
                 .hasMessageContaining("is not a SHA-256 digest");
     }
 
