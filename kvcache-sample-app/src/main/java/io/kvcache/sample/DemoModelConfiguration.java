@@ -4,16 +4,11 @@ import io.kvcache.gguf.GgufFile;
 import io.kvcache.inference.EngineOptions;
 import io.kvcache.inference.InferenceEngine;
 import io.kvcache.model.SyntheticModel;
+import io.kvcache.spring.autoconfigure.ConditionalOnNoKvCacheModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
-import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.ConditionContext;
-import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.env.Environment;
-import org.springframework.core.type.AnnotatedTypeMetadata;
 
 /**
  * When no model is configured ({@code kvcache.model.path} and {@code kvcache.model.url} both unset),
@@ -23,7 +18,7 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  * page say loudly.
  */
 @Configuration(proxyBeanMethods = false)
-@Conditional(DemoModelConfiguration.NoModelConfigured.class)
+@ConditionalOnNoKvCacheModel
 public class DemoModelConfiguration {
     private static final Logger log = LoggerFactory.getLogger(DemoModelConfiguration.class);
 
@@ -59,20 +54,5 @@ public class DemoModelConfiguration {
                 ******************************************************************************""",
                 engine.config().layers(), DemoModel.NOTICE);
         return engine;
-    }
-
-    /** Matches when neither {@code kvcache.model.path} nor {@code kvcache.model.url} has a value. */
-    static final class NoModelConfigured extends SpringBootCondition {
-        @Override
-        public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
-            Environment env = context.getEnvironment();
-            for (String key : new String[] {"kvcache.model.path", "kvcache.model.url"}) {
-                String value = env.getProperty(key);
-                if (value != null && !value.isBlank()) {
-                    return ConditionOutcome.noMatch(key + " is set to " + value);
-                }
-            }
-            return ConditionOutcome.match("neither kvcache.model.path nor kvcache.model.url is set");
-        }
     }
 }

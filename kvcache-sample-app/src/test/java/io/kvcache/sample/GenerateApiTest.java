@@ -114,6 +114,27 @@ class GenerateApiTest {
     }
 
     @Test
+    void eachGenerationFeedsTheStartersGenerationMeters() {
+        double completion = metric("kvcache.generation.tokens?tag=kind:completion");
+        double latencies = metric("kvcache.generation.token.latency");
+        double firstTokens = metric("kvcache.generation.time.to.first.token");
+        generate(greedyBody(MAX_TOKENS));
+        assertThat(metric("kvcache.generation.tokens?tag=kind:completion")).isEqualTo(completion + MAX_TOKENS);
+        assertThat(metric("kvcache.generation.token.latency")).isEqualTo(latencies + MAX_TOKENS - 1);
+        assertThat(metric("kvcache.generation.time.to.first.token")).isEqualTo(firstTokens + 1);
+    }
+
+    /** The first measurement (a count) of a meter, 0 when it does not exist yet. */
+    double metric(String nameAndTags) {
+        var r = http.get("/actuator/metrics/" + nameAndTags);
+        if (r.statusCode() == 404) {
+            return 0;
+        }
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return TestHttp.JSON.readTree(r.body()).get("measurements").get(0).get("value").asDouble();
+    }
+
+    @Test
     void eightParallelStreamsAllComplete() throws Exception {
         try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
             List<Future<Streamed>> futures = new ArrayList<>();
@@ -198,11 +219,7 @@ class GenerateApiTest {
     }
 
     double cancelledStreams() {
-        var r = http.get("/actuator/metrics/sample.streams?tag=outcome:cancelled");
-        if (r.statusCode() == 404) {
-            return 0;
-        }
-        return TestHttp.JSON.readTree(r.body()).get("measurements").get(0).get("value").asDouble();
+        return metric("sample.streams?tag=outcome:cancelled");
     }
 
     static List<Integer> toList(int[] ids) {

@@ -1,5 +1,6 @@
 package io.kvcache.sample.openai;
 
+import io.kvcache.inference.GenerationEvent;
 import io.kvcache.inference.GenerationRequest;
 import io.kvcache.inference.GenerationResult;
 import io.kvcache.inference.Generator;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -79,8 +81,7 @@ class OpenAiController {
             return streams.open("chat", generator.publisher(request),
                     new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages", () -> { });
         }
-        GenerationResult r = generator.generate(request);
-        streams.record(r);
+        GenerationResult r = generate(request);
         return new ChatCompletion(id, "chat.completion", created, modelId,
                 List.of(new ChatChoice(0, new AssistantMessage("assistant", r.text()), null,
                         GenerationRequests.finishReason(r.stopReason()))),
@@ -104,11 +105,17 @@ class OpenAiController {
             return streams.open("completions", generator.publisher(request),
                     new OpenAiStreamFormats.Text(json, id, created, modelId, usage), "prompt", () -> { });
         }
-        GenerationResult r = generator.generate(request);
-        streams.record(r);
+        GenerationResult r = generate(request);
         return new Completion(id, "text_completion", created, modelId,
                 List.of(new CompletionChoice(r.text(), 0, null, GenerationRequests.finishReason(r.stopReason()))),
                 OpenAiUsage.of(r.usage()));
+    }
+
+    private GenerationResult generate(GenerationRequest request) {
+        Consumer<GenerationEvent> meter = streams.meter();
+        GenerationResult result = generator.generate(request, meter::accept);
+        meter.accept(result);
+        return result;
     }
 
     private static void requireSingleChoice(@Nullable Integer n) {

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
@@ -36,11 +37,13 @@ public class GenerationStreams {
         meters.gauge("sample.streams.active", active);
     }
 
-    /** Feeds the starter's generation meters ({@code kvcache.generation.*}) with a finished generation. */
-    public void record(GenerationResult result) {
-        if (generationMeters != null) {
-            generationMeters.record(result);
-        }
+    /**
+     * A consumer for one generation's events (every token, then the result) that feeds the starter's
+     * generation meters ({@code kvcache.generation.*}): token counts, time to first token, and the
+     * real latency between tokens. Does nothing without Micrometer. Not thread-safe (one generation).
+     */
+    public Consumer<GenerationEvent> meter() {
+        return generationMeters == null ? event -> { } : generationMeters.tokenTimer();
     }
 
     /**
@@ -53,15 +56,17 @@ public class GenerationStreams {
     public ResponseBodyEmitter open(String api, Flow.Publisher<GenerationEvent> publisher, StreamFormat format,
             String promptParam, Runnable onEnd) {
         active.incrementAndGet();
+        Consumer<GenerationEvent> meter = meter();
         StreamFormat recording = new StreamFormat() {
             @Override
             public String token(TokenEvent token) {
+                meter.accept(token);
                 return format.token(token);
             }
 
             @Override
             public String result(GenerationResult result) {
-                record(result);
+                meter.accept(result);
                 return format.result(result);
             }
 
