@@ -5,7 +5,10 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 import org.springframework.scheduling.annotation.EnableScheduling;
 
-/** Starts the sample app. Run with {@code ./mvnw -pl kvcache-sample-app -am spring-boot:run}. */
+/**
+ * Starts the sample app. Run with {@code ./mvnw -pl kvcache-sample-app -am spring-boot:run}. Spring
+ * creates it once; it holds no state.
+ */
 @SpringBootApplication
 @ConfigurationPropertiesScan
 @EnableScheduling

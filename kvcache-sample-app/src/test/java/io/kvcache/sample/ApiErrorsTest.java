@@ -92,6 +92,13 @@ class ApiErrorsTest {
         assertError(http.post("/v1/completions", "{\"prompt\": [1, 99999999]}"), 400, "invalid_request_error",
                 "prompt", null);
         assertError(http.post("/api/generate", "{\"max_tokens\": 5}"), 400, "invalid_request_error", "prompt", null);
+        // A client that asks for an event stream (as the page does) still gets the JSON error.
+        try (TestHttp.SseStream s = http.stream("/api/generate", "{\"max_tokens\": 5}")) {
+            assertThat(s.status()).isEqualTo(400);
+            assertThat(s.response.headers().firstValue("Content-Type")).hasValueSatisfying(
+                    ct -> assertThat(ct).startsWith("application/json"));
+            assertThat(TestHttp.JSON.readTree(s.rest()).get("error").get("param").asString()).isEqualTo("prompt");
+        }
         assertError(http.post("/api/generate", "{\"prompt\": \"hi\", \"top_p\": 0}"), 400, "invalid_request_error",
                 "top_p", null);
         assertError(http.post("/api/generate", "{\"prompt\": \"hi\", \"session_id\": \"no spaces\"}"), 400,

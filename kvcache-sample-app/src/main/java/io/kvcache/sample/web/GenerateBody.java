@@ -5,7 +5,8 @@ import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 
 /**
- * The body of {@code POST /api/generate}. Only {@code prompt} is required.
+ * The body of {@code POST /api/generate}. Only {@code prompt} is required. Immutable (the
+ * {@code stop} node is only read).
  *
  * @param prompt the text to continue (in a session: the next turn's text)
  * @param maxTokens most tokens to generate

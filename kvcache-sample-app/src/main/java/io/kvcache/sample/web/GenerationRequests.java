@@ -39,7 +39,7 @@ public class GenerationRequests {
         this.defaultStop = List.copyOf(defaultStop);
     }
 
-    /** Sampling and stop settings of a request; fields left null keep the defaults. */
+    /** Sampling and stop settings of a request; fields left null keep the defaults. Immutable. */
     public record Options(@Nullable Integer maxTokens, @Nullable Double temperature, @Nullable Double topP,
             @Nullable Integer topK, @Nullable Long seed, @Nullable JsonNode stop) {
     }

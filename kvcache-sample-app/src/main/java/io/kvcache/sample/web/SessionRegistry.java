@@ -50,7 +50,7 @@ public class SessionRegistry implements AutoCloseable {
         }
     }
 
-    /** One turn's hold on a session; {@link #release()} when the turn ends. */
+    /** One turn's hold on a session; {@link #release()} when the turn ends. Thread-safe. */
     public final class Lease {
         private final String id;
         private final Entry entry;
