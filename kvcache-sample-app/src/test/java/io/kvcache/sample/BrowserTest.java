@@ -163,6 +163,25 @@ class BrowserTest {
             assertThat(driver.findElement(By.id("cache-sequences")).getText()).isEqualTo("0");
         }
 
+        @Test
+        void stopEndsTheGenerationAndFreesItsSequence() throws InterruptedException {
+            driver.get("http://localhost:" + port + "/");
+            waitUpTo(10).until(d -> d.findElement(By.id("model-info")).getText().contains("layers"));
+            setValue("max-tokens", "2000");
+            setValue("temperature", "0");
+            driver.findElement(By.id("generate")).click();
+            waitUpTo(10).until(d -> "1".equals(d.findElement(By.id("cache-bar")).getAttribute("data-sequences")));
+            driver.findElement(By.id("stop-button")).click();
+            waitUpTo(10).until(d -> d.findElement(By.id("stop-reason")).getText().equals("stopped"));
+            // Aborting the fetch closes the connection; the server cancels and frees the sequence.
+            waitUpTo(10).until(d -> "0".equals(d.findElement(By.id("cache-bar")).getAttribute("data-sequences")));
+            int length = driver.findElement(By.id("output")).getText().length();
+            Thread.sleep(500);
+            assertThat(driver.findElement(By.id("output")).getText()).hasSize(length);
+            assertThat(Integer.parseInt(driver.findElement(By.id("token-count")).getText())).isBetween(1, 1999);
+            assertThat(driver.findElement(By.id("generate")).isEnabled()).isTrue();
+        }
+
         void setValue(String id, String value) {
             WebElement input = driver.findElement(By.id(id));
             input.clear();
