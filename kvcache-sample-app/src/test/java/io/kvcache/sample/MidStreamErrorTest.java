@@ -46,7 +46,7 @@ class MidStreamErrorTest {
         JsonNode error = last.json().get("error");
         assertThat(error.get("type").asString()).isEqualTo("rate_limit_error");
         assertThat(error.get("code").asString()).isEqualTo("kv_cache_full");
-        assertThat(error.get("message").asString()).contains("memory budget");
+        assertThat(error.get("message").asString()).contains("kvcache.cache.memory-budget");
         // Every token up to the budget was streamed before the error.
         List<SseEvent> tokens = events.subList(0, events.size() - 1);
         assertThat(tokens).allSatisfy(e -> assertThat(e.name()).isNull());
