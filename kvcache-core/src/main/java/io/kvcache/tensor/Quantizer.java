@@ -177,6 +177,12 @@ public final class Quantizer {
                     putScale(out, at, rng, 1e-3f, 6e-3f, true);
                     putShort(out, at + 2, Float.floatToFloat16(uniform(rng, 0.05f)));
                 }
+                // 16 * 6e-3 ~ 0.1
+                case Q5_0 -> putScale(out, at, rng, 5e-4f, 6e-3f, true);
+                case Q5_1 -> {
+                    putScale(out, at, rng, 5e-4f, 3e-3f, true);
+                    putShort(out, at + 2, Float.floatToFloat16(uniform(rng, 0.05f)));
+                }
                 // d * 63 * 15 and dmin * 63 stay below ~0.1
                 case Q4_K -> {
                     putScale(out, at, rng, 2e-5f, 1e-4f, false);

@@ -36,6 +36,7 @@ class CachedDecodingTest {
             "llama, 2, 8, 2, 32,  F16,  F32",
             "llama, 2, 8, 2, 32,  Q8_0, F32",
             "llama, 2, 8, 2, 32,  Q4_0, F32",
+            "llama, 2, 8, 2, 32,  Q5_0, F32",
             "llama, 2, 4, 2, 64,  Q4_K, F32",
             "llama, 2, 4, 2, 64,  Q6_K, F32",
             "llama, 2, 8, 2, 32,  F32,  F16",

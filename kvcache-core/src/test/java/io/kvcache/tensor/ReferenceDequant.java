@@ -61,6 +61,39 @@ final class ReferenceDequant {
                     }
                 }
             }
+            case Q5_0 -> {
+                // ggml dequantize_row_q5_0
+                for (int i = 0; i < elements / 32; i++) {
+                    int o = 22 * i;
+                    float d = halfToFloat(b.getShort(o));
+                    int qh = b.getInt(o + 2);
+                    for (int j = 0; j < 16; j++) {
+                        int xh0 = ((qh >>> j) << 4) & 0x10;
+                        int xh1 = (qh >>> (j + 12)) & 0x10;
+                        int x0 = ((b.get(o + 6 + j) & 0x0F) | xh0) - 16;
+                        int x1 = (((b.get(o + 6 + j) & 0xFF) >> 4) | xh1) - 16;
+                        y[i * 32 + j] = x0 * d;
+                        y[i * 32 + j + 16] = x1 * d;
+                    }
+                }
+            }
+            case Q5_1 -> {
+                // ggml dequantize_row_q5_1
+                for (int i = 0; i < elements / 32; i++) {
+                    int o = 24 * i;
+                    float d = halfToFloat(b.getShort(o));
+                    float m = halfToFloat(b.getShort(o + 2));
+                    int qh = b.getInt(o + 4);
+                    for (int j = 0; j < 16; j++) {
+                        int xh0 = ((qh >>> j) << 4) & 0x10;
+                        int xh1 = (qh >>> (j + 12)) & 0x10;
+                        int x0 = (b.get(o + 8 + j) & 0x0F) | xh0;
+                        int x1 = ((b.get(o + 8 + j) & 0xFF) >> 4) | xh1;
+                        y[i * 32 + j] = x0 * d + m;
+                        y[i * 32 + j + 16] = x1 * d + m;
+                    }
+                }
+            }
             case Q4_K -> {
                 for (int i = 0; i < elements / 256; i++) {
                     int o = 144 * i;

@@ -20,6 +20,12 @@ public final class Le {
         return Float.float16ToFloat(seg.get(SHORT, offset));
     }
 
+    public static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public static int i32(MemorySegment seg, long offset) {
+        return seg.get(INT, offset);
+    }
+
     public static int u8(MemorySegment seg, long offset) {
         return Byte.toUnsignedInt(seg.get(ValueLayout.JAVA_BYTE, offset));
     }
