@@ -49,8 +49,8 @@ final class GgufTokenizer implements Tokenizer {
     static GgufTokenizer create(GgufMetadata metadata) {
         try {
             return new GgufTokenizer(new Vocabulary(metadata), metadata);
-        } catch (GgufFormatException | IllegalStateException e) {
-            // A tokenizer.* key of the wrong type or element type (found by fuzzing): one documented exception.
+        } catch (GgufFormatException e) {
+            // A tokenizer.* key of the wrong type (found by fuzzing): Tokenizer.fromGguf documents one exception.
             throw new IllegalArgumentException("the GGUF tokenizer metadata is malformed: " + e.getMessage()
                     + "; re-convert the model with llama.cpp's convert_hf_to_gguf.py", e);
         }
