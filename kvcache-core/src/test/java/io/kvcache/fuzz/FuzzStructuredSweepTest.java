@@ -86,6 +86,44 @@ class FuzzStructuredSweepTest {
                 && outcomes.containsKey("LOADED_WITHOUT_TOKENIZER"), "outcomes " + describe(outcomes));
     }
 
+    /** Keys the loader or tokenizer reads that the seeds do not carry ({@code <arch>} is replaced). */
+    static final List<String> OPTIONAL_KEYS = List.of("tokenizer.chat_template", "tokenizer.ggml.pre",
+            "tokenizer.ggml.add_eos_token", "tokenizer.ggml.add_space_prefix", "tokenizer.ggml.eot_token_id",
+            "tokenizer.ggml.eom_token_id", "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.merges",
+            "<arch>.rope.scaling.type", "<arch>.rope.scaling.factor", "<arch>.attention.head_count_kv",
+            "<arch>.attention.key_length", "<arch>.vocab_size");
+
+    @Test
+    void optionalKeysAddedWithEveryHostileValue() {
+        int variants = 0;
+        for (Map.Entry<String, byte[]> seed : FuzzSeedCorpusTest.seeds().entrySet()) {
+            try (GgufFile file = GgufFile.read(seed.getValue())) {
+                String arch = file.metadata().getString("general.architecture");
+                for (String template : OPTIONAL_KEYS) {
+                    String key = template.replace("<arch>", arch);
+                    if (file.metadata().contains(key)) {
+                        continue; // swept by everyMetadataKeyWithEveryHostileValue
+                    }
+                    for (GgufValue hostile : hostileValues()) {
+                        runNamed(rewrite(file, key, hostile, t -> TensorSpec.copy(file, t)),
+                                seed.getKey() + ": + " + key + " = " + hostile);
+                        variants++;
+                    }
+                }
+                String linear = arch + ".rope.scaling.type";
+                for (GgufValue factor : hostileValues()) {
+                    byte[] scaled = rewrite(file, linear, GgufValue.ofString("linear"), t -> TensorSpec.copy(file, t));
+                    try (GgufFile scaledFile = GgufFile.read(scaled)) {
+                        runNamed(rewrite(scaledFile, arch + ".rope.scaling.factor", factor,
+                                t -> TensorSpec.copy(scaledFile, t)), seed.getKey() + ": linear RoPE scaling x " + factor);
+                    }
+                    variants++;
+                }
+            }
+        }
+        assertTrue(variants > 500, "swept " + variants + " variants");
+    }
+
     @Test
     void everyTensorWithOtherTypesShapesGarbageOrMissing() {
         SplittableRandom random = new SplittableRandom(8);
@@ -188,11 +226,15 @@ class FuzzStructuredSweepTest {
     }
 
     /**
-     * The file again with {@code key} replaced by {@code value} (dropped when null; no change when
-     * {@code key} is null), and each tensor written as {@code tensors} says (dropped when null).
+     * The file again with {@code key} replaced by {@code value} (added when absent, dropped when
+     * {@code value} is null; no change when {@code key} is null), and each tensor written as
+     * {@code tensors} says (dropped when null).
      */
     static byte[] rewrite(GgufFile file, @Nullable String key, @Nullable GgufValue value, Function<GgufTensorInfo, @Nullable TensorSpec> tensors) {
         GgufWriter w = new GgufWriter();
+        if (key != null && value != null && !file.metadata().contains(key)) {
+            w.put(key, value);
+        }
         for (Map.Entry<String, GgufValue> e : file.metadata().asMap().entrySet()) {
             if (e.getKey().equals(GgufFile.ALIGNMENT_KEY)) {
                 continue;
