@@ -56,8 +56,17 @@ public final class LlamaWeights {
         return ropeFrequencyFactors;
     }
 
+    /** Norms, Q, K, V, output, FFN norm, gate, up, down. */
+    private static final int TENSORS_PER_LAYER = 9;
+
     /** Binds every tensor the configuration calls for, checking names, shapes and types. */
     public static LlamaWeights load(GgufFile file, ModelConfig c) {
+        // Each block has at least 9 tensors: reject an absurd block count before sizing anything by it.
+        if (c.layers() > file.tensors().size() / TENSORS_PER_LAYER) {
+            throw new UnsupportedModelException(file.name() + ": " + c.architecture() + ".block_count is " + c.layers()
+                    + " but the file has only " + file.tensors().size() + " tensors (each block needs "
+                    + TENSORS_PER_LAYER + "); the metadata does not match the weights, re-convert the model");
+        }
         Binder b = new Binder(file);
         WeightMatrix embedding = b.matrix("token_embd.weight", c.vocabularySize(), c.embeddingLength());
         boolean biases = "qwen2".equals(c.architecture());

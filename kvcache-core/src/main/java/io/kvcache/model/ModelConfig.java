@@ -43,6 +43,10 @@ public record ModelConfig(String architecture, String name, int contextLength, i
         requirePositive("KV heads", kvHeads);
         requirePositive("head dimension", headDim);
         requirePositive("vocabulary size", vocabularySize);
+        if ((long) heads * headDim > Integer.MAX_VALUE) {
+            throw new UnsupportedModelException("heads (" + heads + ") x head dimension (" + headDim
+                    + ") overflows the query width; the model metadata is corrupt");
+        }
         if (heads % kvHeads != 0) {
             throw new UnsupportedModelException("heads (" + heads + ") must be a multiple of KV heads (" + kvHeads + ")");
         }

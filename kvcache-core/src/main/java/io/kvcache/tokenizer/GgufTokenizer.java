@@ -1,9 +1,11 @@
 package io.kvcache.tokenizer;
 
+import io.kvcache.gguf.GgufFormatException;
 import io.kvcache.gguf.GgufMetadata;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -31,7 +33,8 @@ final class GgufTokenizer implements Tokenizer {
             this.cleanSpaces = false;
         } else {
             PreTokenizer pre = PreTokenizer.forName(vocab.pre);
-            String[] merges = md.optionalArray("tokenizer.ggml.merges").map(a -> a.asStrings())
+            String[] merges = Vocabulary.converted("tokenizer.ggml.merges",
+                    () -> md.optionalArray("tokenizer.ggml.merges").map(a -> a.asStrings()))
                     .orElseThrow(() -> new IllegalArgumentException("gpt2 tokenizer without tokenizer.ggml.merges; "
                             + "the GGUF file is incomplete, reconvert it with llama.cpp's convert_hf_to_gguf.py"));
             this.encoder = new BpeEncoder(vocab, pre, merges);
@@ -44,7 +47,13 @@ final class GgufTokenizer implements Tokenizer {
     }
 
     static GgufTokenizer create(GgufMetadata metadata) {
-        return new GgufTokenizer(new Vocabulary(metadata), metadata);
+        try {
+            return new GgufTokenizer(new Vocabulary(metadata), metadata);
+        } catch (GgufFormatException e) {
+            // A tokenizer.* key of the wrong type (found by fuzzing): Tokenizer.fromGguf documents one exception.
+            throw new IllegalArgumentException("the GGUF tokenizer metadata is malformed: " + e.getMessage()
+                    + "; re-convert the model with llama.cpp's convert_hf_to_gguf.py", e);
+        }
     }
 
     private byte[] computeBytes(int id) {
@@ -61,7 +70,11 @@ final class GgufTokenizer implements Tokenizer {
 
     private static int parseByteToken(String piece) {
         if (piece.length() == 6 && piece.startsWith("<0x") && piece.endsWith(">")) {
-            return Integer.parseInt(piece.substring(3, 5), 16);
+            if (!HexFormat.isHexDigit(piece.charAt(3)) || !HexFormat.isHexDigit(piece.charAt(4))) {
+                throw new IllegalArgumentException("byte token '" + piece + "' is not <0xNN> with two hex digits;"
+                        + " the GGUF vocabulary is malformed");
+            }
+            return HexFormat.fromHexDigits(piece, 3, 5);
         }
         // byte-typed but not <0xNN>: a single-character token such as GPT-2's byte-level letters
         return piece.isEmpty() ? 0 : piece.charAt(0) & 0xFF;

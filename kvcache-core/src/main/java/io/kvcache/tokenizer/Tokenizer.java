@@ -21,7 +21,8 @@ public interface Tokenizer {
      * Builds the tokenizer described by GGUF metadata ({@code tokenizer.ggml.*}).
      *
      * @throws IllegalArgumentException when the tokenizer model or pre-tokenizer is not supported or
-     *     the vocabulary is malformed; the message names the supported values
+     *     the vocabulary is malformed (including {@code tokenizer.*} keys of the wrong type); the
+     *     message names the supported values. No other exception is thrown for any metadata.
      */
     static Tokenizer fromGguf(GgufMetadata metadata) {
         return GgufTokenizer.create(metadata);

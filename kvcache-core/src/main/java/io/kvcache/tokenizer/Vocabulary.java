@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The token table read from {@code tokenizer.ggml.*}: pieces, scores, kinds, special ids and the
@@ -63,14 +64,16 @@ final class Vocabulary {
                     + " — use a GGUF whose vocabulary is SentencePiece (llama) or byte-level BPE (gpt2)");
         }
         this.pre = md.optionalString("tokenizer.ggml.pre").orElse("default");
-        this.pieces = md.getArray("tokenizer.ggml.tokens").asStrings();
+        this.pieces = converted("tokenizer.ggml.tokens", () -> md.getArray("tokenizer.ggml.tokens").asStrings());
         int n = pieces.length;
         if (n == 0) {
             throw new IllegalArgumentException("tokenizer.ggml.tokens is empty; the GGUF vocabulary is malformed");
         }
-        this.scores = md.optionalArray("tokenizer.ggml.scores").map(Vocabulary::floats).orElseGet(() -> new float[n]);
+        this.scores = converted("tokenizer.ggml.scores",
+                () -> md.optionalArray("tokenizer.ggml.scores").map(Vocabulary::floats).orElseGet(() -> new float[n]));
         this.kinds = new byte[n];
-        int[] types = md.optionalArray("tokenizer.ggml.token_type").map(GgufArray::asInts).orElse(null);
+        int[] types = converted("tokenizer.ggml.token_type",
+                () -> md.optionalArray("tokenizer.ggml.token_type").map(GgufArray::asInts).orElse(null));
         if (scores.length < n || (types != null && types.length < n)) {
             throw new IllegalArgumentException("tokenizer.ggml.scores/token_type are shorter than tokenizer.ggml.tokens ("
                     + n + "); the GGUF vocabulary is malformed");
@@ -142,6 +145,16 @@ final class Vocabulary {
         }
         specials.sort(Comparator.<Integer>comparingInt(i -> -pieces[i].length()).thenComparingInt(i -> i));
         this.specialsLongestFirst = specials.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Reads an array key, naming the key when its elements have the wrong type. */
+    static <T extends @Nullable Object> T converted(String key, java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(key + " has the wrong element type (" + e.getMessage()
+                    + "); the GGUF vocabulary is malformed", e);
+        }
     }
 
     private static float[] floats(GgufArray a) {

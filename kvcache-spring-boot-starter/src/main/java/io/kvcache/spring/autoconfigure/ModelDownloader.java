@@ -107,11 +107,11 @@ final class ModelDownloader implements AutoCloseable {
             return false;
         }
         if (expected == null || expected.equals(digest(target))) {
-            logger.debug("Using cached model " + target + " for " + url);
+            logger.debug("Using cached model " + target + " for " + forLog(url));
             return true;
         }
-        logger.warn("Cached model " + target + " does not have the SHA-256 given in kvcache.model.sha256;"
-                + " downloading it again from " + url);
+        logger.warn("Cached model " + target.getFileName() + " does not have the SHA-256 given in kvcache.model.sha256;"
+                + " downloading it again from " + forLog(url));
         deleteQuietly(target);
         return false;
     }
@@ -143,7 +143,8 @@ final class ModelDownloader implements AutoCloseable {
             throw new KvCacheConfigurationException("Could not move the downloaded model " + part + " to " + target
                     + ": " + e, "Make kvcache.model.cache-dir (" + target.getParent() + ") writable.", e);
         }
-        logger.info("Downloaded model " + url + " to " + target);
+        logger.info("Downloaded model " + forLog(url) + " to " + target.getFileName() + " in kvcache.model.cache-dir");
+        logger.debug("Model cache file: " + target);
         return target;
     }
 
@@ -177,12 +178,12 @@ final class ModelDownloader implements AutoCloseable {
                             + " with Content-Range '" + range + "'");
                 }
                 long total = "*".equals(m.group(3)) ? -1 : Long.parseLong(m.group(3));
-                logger.info("Resuming the model download from " + url + " at " + existing + " bytes");
+                logger.info("Resuming the model download from " + forLog(url) + " at " + existing + " bytes");
                 copy(body, part, existing, total, true, url);
             } else if (status == 200) {
                 OptionalLong length = response.headers().firstValueAsLong("Content-Length");
-                logger.info("Downloading model " + url + (length.isPresent() ? " (" + length.getAsLong() + " bytes)" : "")
-                        + " to " + part);
+                logger.info("Downloading model " + forLog(url)
+                        + (length.isPresent() ? " (" + length.getAsLong() + " bytes)" : "") + " to " + part.getFileName());
                 copy(body, part, 0, length.orElse(-1), false, url);
             } else {
                 throw new IOException("HTTP status " + status);
@@ -205,11 +206,11 @@ final class ModelDownloader implements AutoCloseable {
                     int decile = (int) (written * 10 / total);
                     if (decile > lastDecile) {
                         lastDecile = decile;
-                        logger.info("Model download " + url + ": " + decile * 10 + "% (" + written + " of " + total
+                        logger.info("Model download " + forLog(url) + ": " + decile * 10 + "% (" + written + " of " + total
                                 + " bytes)");
                     }
                 } else if (written / PROGRESS_BYTES > (written - n) / PROGRESS_BYTES) {
-                    logger.info("Model download " + url + ": " + written + " bytes so far");
+                    logger.info("Model download " + forLog(url) + ": " + written + " bytes so far");
                 }
             }
         }
@@ -273,11 +274,24 @@ final class ModelDownloader implements AutoCloseable {
         }
     }
 
+    /**
+     * The URL as logged: scheme, host, port and path only. User info and query strings are dropped
+     * because they are where credentials live (basic auth, pre-signed URL signatures, access tokens).
+     */
+    static String forLog(URI url) {
+        if (url.getHost() == null) {
+            return "<" + url.getScheme() + " URL>";
+        }
+        return url.getScheme() + "://" + url.getHost() + (url.getPort() >= 0 ? ":" + url.getPort() : "")
+                + (url.getRawPath() == null ? "" : url.getRawPath());
+    }
+
     private static void deleteQuietly(Path file) {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
-            logger.warn("Could not delete " + file + ": " + e);
+            logger.warn("Could not delete " + file.getFileName() + " in kvcache.model.cache-dir: " + e.getClass().getSimpleName());
+            logger.debug("Could not delete " + file, e);
         }
     }
 }

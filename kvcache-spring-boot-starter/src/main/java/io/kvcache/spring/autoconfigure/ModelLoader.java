@@ -53,8 +53,10 @@ final class ModelLoader {
             throw new KvCacheConfigurationException("The model file " + path + " could not be read: " + e.getCause(),
                     "Make kvcache.model.path point at a readable file.", e);
         }
-        logger.info("Loaded " + engine + " from " + path + " with " + engine.threads() + " compute threads in "
-                + (System.nanoTime() - start) / 1_000_000 + " ms");
+        // The file name only at INFO: the directory can reveal user names and layout to log collectors.
+        logger.info("Loaded " + engine + " from " + path.getFileName() + " with " + engine.threads()
+                + " compute threads in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        logger.debug("Model file: " + path);
         return engine;
     }
 
