@@ -211,7 +211,9 @@ public final class KvCache implements AutoCloseable {
         return new CacheFullException("KV cache is full: " + why + " (budget " + pool.maxBlocks() + " blocks = " + size
                 + " at " + pool.blockBytes() + " bytes per block; " + live.size() + " sequences; strategy " + strategy
                 + "); raise the budget with KvCache.Builder.memoryBudget(bytes) / kvcache.cache.memory-budget,"
-                + " close or truncate sequences, or use CacheStrategy.ADAPTIVE");
+                + (strategy == CacheStrategy.ADAPTIVE
+                        ? " lower maxSequences / kvcache.cache.max-sequences, or close or truncate sequences"
+                        : " close or truncate sequences, or use CacheStrategy.ADAPTIVE"));
     }
 
     /** An immutable snapshot of usage and counters. */

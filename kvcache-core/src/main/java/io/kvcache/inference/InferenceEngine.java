@@ -170,9 +170,14 @@ public final class InferenceEngine implements AutoCloseable {
 
     private float[] run(KvSequence sequence, int[] tokens, boolean allLogits) {
         checkSpec(sequence);
+        // What the sequence holds, or held before a preemption dropped it. Captured once: a failed
+        // attempt may already have cleared the sequence, so a retry must not read it back.
+        int[] history = sequence.tokens();
         for (int attempt = 0; ; attempt++) {
             try {
-                return runOnce(sequence, tokens, allLogits);
+                boolean keep = attempt == 0 && !sequence.isPreempted()
+                        && (history.length == 0 || sequence.strategy().keepsSequenceOf(history.length + tokens.length));
+                return keep ? model.forward(sequence, tokens, allLogits) : recompute(sequence, history, tokens, allLogits);
             } catch (SequencePreemptedException e) {
                 // Another sequence took our blocks between our check and our writes: recompute.
                 if (attempt >= MAX_PREEMPTED_RETRIES) {
@@ -182,16 +187,8 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
-    private float[] runOnce(KvSequence sequence, int[] tokens, boolean allLogits) {
-        int[] history = null;
-        if (sequence.isPreempted()) {
-            history = sequence.tokens();
-        } else if (!sequence.isEmpty() && !sequence.strategy().keepsSequenceOf(sequence.length() + tokens.length)) {
-            history = sequence.tokens();
-        }
-        if (history == null || history.length == 0) {
-            return model.forward(sequence, tokens, allLogits);
-        }
+    /** Runs the whole history and the new tokens from an empty sequence; returns the new tokens' logits. */
+    private float[] recompute(KvSequence sequence, int[] history, int[] tokens, boolean allLogits) {
         sequence.clear();
         int[] all = new int[history.length + tokens.length];
         System.arraycopy(history, 0, all, 0, history.length);
