@@ -19,11 +19,14 @@ import io.kvcache.sample.web.ApiError;
 import io.kvcache.sample.web.ApiException;
 import io.kvcache.sample.web.GenerationRequests;
 import io.kvcache.sample.web.GenerationStreams;
+import io.kvcache.sample.web.RequestLimits;
+import io.kvcache.sample.web.StreamFormat;
 import io.kvcache.tokenizer.ChatMessage;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.Flow;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -49,10 +52,13 @@ class OpenAiController {
     private final GenerationRequests requests;
     private final GenerationStreams streams;
     private final JsonMapper json;
+    private final RequestLimits limits;
     private final String modelId;
     private final long startedAt = Instant.now().getEpochSecond();
 
-    OpenAiController(Generator generator, GenerationRequests requests, GenerationStreams streams, JsonMapper json) {
+    OpenAiController(Generator generator, GenerationRequests requests, GenerationStreams streams, JsonMapper json,
+            RequestLimits limits) {
+        this.limits = limits;
         this.generator = generator;
         this.requests = requests;
         this.streams = streams;
@@ -78,10 +84,9 @@ class OpenAiController {
         long created = Instant.now().getEpochSecond();
         if (Boolean.TRUE.equals(body.stream())) {
             boolean usage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
-            return streams.open("chat", generator.publisher(request),
-                    new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages", () -> { });
+            return stream("chat", request, new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages");
         }
-        GenerationResult r = generate(request);
+        GenerationResult r = generate(request, "messages");
         return new ChatCompletion(id, "chat.completion", created, modelId,
                 List.of(new ChatChoice(0, new AssistantMessage("assistant", r.text()), null,
                         GenerationRequests.finishReason(r.stopReason()))),
@@ -102,20 +107,39 @@ class OpenAiController {
         long created = Instant.now().getEpochSecond();
         if (Boolean.TRUE.equals(body.stream())) {
             boolean usage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
-            return streams.open("completions", generator.publisher(request),
-                    new OpenAiStreamFormats.Text(json, id, created, modelId, usage), "prompt", () -> { });
+            return stream("completions", request, new OpenAiStreamFormats.Text(json, id, created, modelId, usage),
+                    "prompt");
         }
-        GenerationResult r = generate(request);
+        GenerationResult r = generate(request, "prompt");
         return new Completion(id, "text_completion", created, modelId,
                 List.of(new CompletionChoice(r.text(), 0, null, GenerationRequests.finishReason(r.stopReason()))),
                 OpenAiUsage.of(r.usage()));
     }
 
-    private GenerationResult generate(GenerationRequest request) {
-        Consumer<GenerationEvent> meter = streams.meter();
-        GenerationResult result = generator.generate(request, meter::accept);
-        meter.accept(result);
-        return result;
+    private Object stream(String api, GenerationRequest request, StreamFormat format, String promptParam) {
+        limits.check(request, promptParam);
+        Runnable permit = limits.admit();
+        Flow.Publisher<GenerationEvent> publisher;
+        try {
+            publisher = generator.publisher(request);
+        } catch (RuntimeException e) {
+            permit.run();
+            throw e;
+        }
+        return streams.open(api, publisher, format, promptParam, permit);
+    }
+
+    private GenerationResult generate(GenerationRequest request, String promptParam) {
+        limits.check(request, promptParam);
+        Runnable permit = limits.admit();
+        try {
+            Consumer<GenerationEvent> meter = streams.meter();
+            GenerationResult result = generator.generate(request, meter::accept);
+            meter.accept(result);
+            return result;
+        } finally {
+            permit.run();
+        }
     }
 
     private static void requireSingleChoice(@Nullable Integer n) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.kvcache.cache.CacheFullException;
 import io.kvcache.cache.ContextLengthExceededException;
+import io.kvcache.cache.SequencePreemptedException;
 import io.kvcache.model.UnsupportedModelException;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
@@ -60,6 +61,10 @@ public record ApiError(Body body, HttpStatus status, @Nullable Duration retryAft
                     CONTEXT_LENGTH_EXCEEDED), HttpStatus.BAD_REQUEST, null);
             case CacheFullException e -> new ApiError(new Body(e.getMessage() + "; retry later", OVERLOADED, null,
                     KV_CACHE_FULL), HttpStatus.TOO_MANY_REQUESTS, retryAfter);
+            // The engine recomputes a preempted sequence, and gives up only when the cache keeps
+            // preempting it (thrashing): an overload like a full cache, not a server fault.
+            case SequencePreemptedException e -> new ApiError(new Body(e.getMessage() + "; retry later", OVERLOADED,
+                    null, KV_CACHE_FULL), HttpStatus.TOO_MANY_REQUESTS, retryAfter);
             case HttpMessageNotReadableException e -> new ApiError(new Body("the request body is not valid JSON for "
                     + "this endpoint: " + rootMessage(e) + "; send a JSON object as documented", INVALID_REQUEST, null,
                     null), HttpStatus.BAD_REQUEST, null);

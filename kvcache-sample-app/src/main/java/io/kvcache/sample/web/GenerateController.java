@@ -28,9 +28,11 @@ class GenerateController {
     private final SessionRegistry sessions;
     private final GenerationStreams streams;
     private final JsonMapper json;
+    private final RequestLimits limits;
 
     GenerateController(Generator generator, GenerationRequests requests, SessionRegistry sessions,
-            GenerationStreams streams, JsonMapper json) {
+            GenerationStreams streams, JsonMapper json, RequestLimits limits) {
+        this.limits = limits;
         this.generator = generator;
         this.requests = requests;
         this.sessions = sessions;
@@ -45,20 +47,30 @@ class GenerateController {
             throw ApiException.invalid("prompt", "prompt is required: give the text to continue");
         }
         GenerationRequest request = requests.builder(body.options()).prompt(prompt).build();
+        limits.check(request, "prompt");
+        Runnable permit = limits.admit();
         Flow.Publisher<GenerationEvent> publisher;
         Runnable onEnd;
-        if (body.sessionId() == null) {
-            publisher = generator.publisher(request);
-            onEnd = () -> { };
-        } else {
-            SessionRegistry.Lease lease = sessions.acquire(body.sessionId());
-            try {
-                publisher = lease.session().publisher(request);
-            } catch (RuntimeException e) {
-                lease.release();
-                throw e;
+        try {
+            if (body.sessionId() == null) {
+                publisher = generator.publisher(request);
+                onEnd = permit;
+            } else {
+                SessionRegistry.Lease lease = sessions.acquire(body.sessionId());
+                try {
+                    publisher = lease.session().publisher(request);
+                } catch (RuntimeException e) {
+                    lease.release();
+                    throw e;
+                }
+                onEnd = () -> {
+                    permit.run();
+                    lease.release();
+                };
             }
-            onEnd = lease::release;
+        } catch (RuntimeException e) {
+            permit.run();
+            throw e;
         }
         return streams.open("generate", publisher, new ApiStreamFormat(json, body.sessionId()), "prompt", onEnd);
     }

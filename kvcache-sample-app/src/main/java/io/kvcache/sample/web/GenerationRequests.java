@@ -2,6 +2,7 @@ package io.kvcache.sample.web;
 
 import io.kvcache.inference.GenerationRequest;
 import io.kvcache.inference.StopReason;
+import io.kvcache.sample.SampleProperties;
 import io.kvcache.sampling.SamplerSettings;
 import io.kvcache.spring.autoconfigure.KvCacheProperties;
 import java.util.ArrayList;
@@ -15,7 +16,9 @@ import tools.jackson.databind.JsonNode;
  * Turns the sampling and stop fields of an HTTP request into a {@link GenerationRequest.Builder},
  * starting from the configured defaults, and rejects invalid values with a 400 that names the
  * field. Shared by {@code /api/generate} and the OpenAI endpoints. Fields a request leaves out take
- * the starter's {@code kvcache.generation.*} defaults. Thread-safe.
+ * the starter's {@code kvcache.generation.*} defaults; a {@code max_tokens} above
+ * {@code sample.limits.max-tokens} is refused, and a larger default is lowered to that limit.
+ * Thread-safe.
  */
 @Component
 public class GenerationRequests {
@@ -24,18 +27,21 @@ public class GenerationRequests {
 
     private final SamplerSettings defaultSampling;
     private final int defaultMaxTokens;
+    private final int maxTokensLimit;
     private final List<String> defaultStop;
 
-    /** Uses the starter's {@code kvcache.generation.*} defaults. */
+    /** Uses the starter's {@code kvcache.generation.*} defaults and {@code sample.limits.max-tokens}. */
     @Autowired
-    public GenerationRequests(KvCacheProperties properties) {
+    public GenerationRequests(KvCacheProperties properties, SampleProperties sample) {
         this(properties.getGeneration().toSamplerSettings(), properties.getGeneration().getMaxTokens(),
-                properties.getGeneration().getStop());
+                properties.getGeneration().getStop(), sample.limits().maxTokens());
     }
 
-    GenerationRequests(SamplerSettings defaultSampling, int defaultMaxTokens, List<String> defaultStop) {
+    GenerationRequests(SamplerSettings defaultSampling, int defaultMaxTokens, List<String> defaultStop,
+            int maxTokensLimit) {
         this.defaultSampling = defaultSampling;
-        this.defaultMaxTokens = defaultMaxTokens;
+        this.maxTokensLimit = maxTokensLimit;
+        this.defaultMaxTokens = Math.min(defaultMaxTokens, maxTokensLimit);
         this.defaultStop = List.copyOf(defaultStop);
     }
 
@@ -68,6 +74,8 @@ public class GenerationRequests {
         int maxTokens = defaultMaxTokens;
         if (o.maxTokens() != null) {
             require(o.maxTokens() >= 1, "max_tokens", "max_tokens must be at least 1, got " + o.maxTokens());
+            require(o.maxTokens() <= maxTokensLimit, "max_tokens", "max_tokens is " + o.maxTokens()
+                    + "; this server allows at most " + maxTokensLimit + " (sample.limits.max-tokens): ask for fewer");
             maxTokens = o.maxTokens();
         }
         return GenerationRequest.builder()

@@ -49,7 +49,8 @@ class SessionRegistryTest {
 
     SessionRegistry registry(int maxSessions, Duration idleTimeout) {
         return new SessionRegistry(generator, new SampleProperties(new SampleProperties.Sessions(maxSessions, idleTimeout),
-                Duration.ofSeconds(1), Duration.ofMinutes(1)));
+                Duration.ofSeconds(1), Duration.ofMinutes(1),
+                new SampleProperties.Limits(org.springframework.util.unit.DataSize.ofKilobytes(64), 0, 4096, 64)));
     }
 
     /** One turn, so the session holds a cache sequence afterwards. */
