@@ -1,5 +1,7 @@
 package io.kvcache.inference;
 
+import io.kvcache.cache.CacheFullException;
+import io.kvcache.cache.CacheStrategy;
 import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvElementType;
@@ -14,6 +16,7 @@ import io.kvcache.tensor.ComputePool;
 import io.kvcache.tokenizer.ChatTemplate;
 import io.kvcache.tokenizer.Tokenizer;
 import java.nio.file.Path;
+import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -154,7 +157,12 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Feeds {@code tokens} after what the sequence holds and returns the logits of the last one.
      * Honours the cache strategy: when the strategy does not keep a sequence of this length, or
-     * the sequence was preempted, its whole history is recomputed first.
+     * the sequence was preempted (also while this call runs), its whole history is recomputed.
+     * Under {@code ADAPTIVE}, when no block is free and every other sequence is in the middle of a
+     * step, it waits (up to 30 s) for one to become preemptable rather than failing.
+     *
+     * @throws io.kvcache.cache.CacheFullException when memory cannot be had under the strategy
+     * @throws io.kvcache.cache.ContextLengthExceededException when the tokens do not fit the context
      */
     public float[] forward(KvSequence sequence, int[] tokens) {
         return run(sequence, tokens, false);
@@ -165,24 +173,43 @@ public final class InferenceEngine implements AutoCloseable {
         return run(sequence, tokens, true);
     }
 
-    /** Preemptions in a row after which a forward pass gives up (the cache is thrashing). */
-    private static final int MAX_PREEMPTED_RETRIES = 8;
+    /** Preemptions of one forward call after which it gives up (the cache is thrashing). */
+    private static final int MAX_PREEMPTED_RETRIES = 32;
+    /** How long a forward call under ADAPTIVE waits for memory before it reports the cache full. */
+    private static final long ADAPTIVE_WAIT_NANOS = 30_000_000_000L;
 
     private float[] run(KvSequence sequence, int[] tokens, boolean allLogits) {
         checkSpec(sequence);
         // What the sequence holds, or held before a preemption dropped it. Captured once: a failed
         // attempt may already have cleared the sequence, so a retry must not read it back.
         int[] history = sequence.tokens();
-        for (int attempt = 0; ; attempt++) {
+        boolean recompute = false;
+        int preemptions = 0;
+        long waitingSince = 0;
+        while (true) {
             try {
-                boolean keep = attempt == 0 && !sequence.isPreempted()
-                        && (history.length == 0 || sequence.strategy().keepsSequenceOf(history.length + tokens.length));
-                return keep ? model.forward(sequence, tokens, allLogits) : recompute(sequence, history, tokens, allLogits);
+                recompute |= sequence.isPreempted()
+                        || history.length > 0 && !sequence.strategy().keepsSequenceOf(history.length + tokens.length);
+                return recompute ? recompute(sequence, history, tokens, allLogits) : model.forward(sequence, tokens, allLogits);
             } catch (SequencePreemptedException e) {
                 // Another sequence took our blocks between our check and our writes: recompute.
-                if (attempt >= MAX_PREEMPTED_RETRIES) {
+                recompute = true;
+                if (++preemptions > MAX_PREEMPTED_RETRIES) {
                     throw e;
                 }
+            } catch (CacheFullException e) {
+                // ADAPTIVE preempts only idle sequences; when every other one is in the middle of a
+                // step, wait for one to finish its step (or its generation) instead of failing.
+                if (sequence.strategy() != CacheStrategy.ADAPTIVE) {
+                    throw e;
+                }
+                long now = System.nanoTime();
+                if (waitingSince == 0) {
+                    waitingSince = now;
+                } else if (now - waitingSince > ADAPTIVE_WAIT_NANOS) {
+                    throw e;
+                }
+                LockSupport.parkNanos(1_000_000);
             }
         }
     }

@@ -8,7 +8,6 @@ import io.kvcache.testing.SharedModels;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -40,7 +39,6 @@ class MemoryPressureAdaptiveTest {
 
     @Test
     @Timeout(60)
-    @Disabled("core bug: ADAPTIVE preemption corrupts concurrent greedy outputs; see RELIABILITY.md")
     void everyRequestCompletesWithItsUnpressuredOutput() throws Exception {
         Map<String, List<Integer>> expected = MemoryPressure.unpressured();
         TestHttp http = new TestHttp(port);
