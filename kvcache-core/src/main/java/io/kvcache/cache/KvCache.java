@@ -189,17 +189,21 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Preempts the newest sequence that is between steps. A sequence with reserved but not yet
+     * advanced positions is in the middle of a step and is never chosen: a step reserves all it
+     * needs up front, so it always finishes, and preempting it would throw its work away (under
+     * load, repeatedly). Callers that find no victim wait for a step to end (the engine does).
+     */
     private boolean preemptOneLocked(PagedSequence requester) {
         List<PagedSequence> newestFirst = new ArrayList<>(live.values()).reversed();
-        for (boolean requireIdle : new boolean[] {true, false}) {
-            for (PagedSequence candidate : newestFirst) {
-                if (candidate != requester && candidate.wouldFreeBlocksLocked()
-                        && strategy.mayPreempt(candidate.lengthLocked())
-                        && (!requireIdle || candidate.hasNoPendingReservationLocked())
-                        && candidate.tryPreemptLocked()) {
-                    preemptions++;
-                    return true;
-                }
+        for (PagedSequence candidate : newestFirst) {
+            if (candidate != requester && candidate.wouldFreeBlocksLocked()
+                    && strategy.mayPreempt(candidate.lengthLocked())
+                    && candidate.hasNoPendingReservationLocked()
+                    && candidate.tryPreemptLocked()) {
+                preemptions++;
+                return true;
             }
         }
         return false;
