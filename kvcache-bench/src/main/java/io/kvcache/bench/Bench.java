@@ -46,6 +46,9 @@ public final class Bench implements Callable<Integer> {
             + " the figures are not the benchmark's")
     boolean smoke;
 
+    @Option(names = "--prepare", description = "only write (or check) the model files, measure nothing")
+    boolean prepareOnly;
+
     @Option(names = "--out", description = "output directory (default: ${DEFAULT-VALUE})")
     Path out = defaultOutput();
 
@@ -82,7 +85,7 @@ public final class Bench implements Callable<Integer> {
         return Files.isDirectory(module) ? module.resolve("target/bench") : Path.of("target/bench");
     }
 
-    /** Repetitions of one run mode. */
+    /** Repetitions of one run mode. Immutable. */
     record Plan(int promptReps, int decodeRuns, int warmUpSteps, int recomputeSteps, int prefixHitReps,
                 int concurrentTokens, int[] concurrency) {
         static Plan of(boolean quick) {
@@ -103,6 +106,15 @@ public final class Bench implements Callable<Integer> {
         environment.put("vocabulary", vocabPath == null ? "synthetic default (shared/models/vocab not found)"
                 : vocabPath.getFileName().toString());
         try (GgufFile vocab = vocabPath == null ? null : GgufFile.open(vocabPath)) {
+            if (prepareOnly) {
+                ModelFiles files = new ModelFiles(out.resolve("models"), vocab == null ? null : vocab.metadata());
+                for (BenchModel model : models()) {
+                    long t0 = System.nanoTime();
+                    Path file = files.ensure(model);
+                    log("model %s: ready (%.1f MiB) in %.1f s", model.name(), Files.size(file) / 1048576.0, seconds(t0));
+                }
+                return 0;
+            }
             ModelFiles files = new ModelFiles(out.resolve("models"), vocab == null ? null : vocab.metadata());
             for (BenchModel model : models()) {
                 if (onlyModels != null && !onlyModels.contains(model.name())) {

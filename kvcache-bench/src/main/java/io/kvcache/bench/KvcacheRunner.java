@@ -30,7 +30,14 @@ public final class KvcacheRunner implements AutoCloseable {
                 .build();
     }
 
-    /** The outcome of a decode measurement. */
+    /**
+     * The outcome of a decode measurement. Immutable and thread-safe.
+     *
+     * @param allocatedBytesPerToken heap bytes all threads allocated per decode step (-1 when the
+     *     JVM cannot count them)
+     * @param collections garbage collections during the steps
+     * @param collectionMillis time spent in them
+     */
     public record Decode(double tokensPerSecond, int steps, long allocatedBytesPerToken, long collections,
                          long collectionMillis) {
     }

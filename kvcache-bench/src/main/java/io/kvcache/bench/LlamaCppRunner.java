@@ -69,7 +69,11 @@ public final class LlamaCppRunner implements AutoCloseable {
         return Stats.median(rates);
     }
 
-    /** A decode measurement: tokens/s over {@code steps} decode steps. */
+    /**
+     * A decode measurement: tokens/s over {@code steps} decode steps. Immutable and thread-safe.
+     *
+     * @param secondsWithoutDecode the time of the single-token request that was subtracted
+     */
     public record Decode(double tokensPerSecond, int steps, double secondsWithoutDecode) {
     }
 

@@ -20,7 +20,7 @@ public final class Prompts {
     private Prompts() {
     }
 
-    /** A prompt of {@code tokens} tokens: its text and its ids under {@code tokenizer}. */
+    /** A prompt: its text and its token ids (BOS included). Immutable and thread-safe. */
     public record Prompt(String text, int[] ids) {
         public Prompt {
             ids = ids.clone();

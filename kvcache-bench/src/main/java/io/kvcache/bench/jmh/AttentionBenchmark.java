@@ -23,6 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * One layer's attention for the newest position over a cached context ({@link KvSequence#attention}),
  * all query heads on one thread, per context length and K/V element type. Heads and head size are
  * those of bench-110m (12 x 64); {@code -p kvHeads=4} gives grouped-query attention.
+ *
+ * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

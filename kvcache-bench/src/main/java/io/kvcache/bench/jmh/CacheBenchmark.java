@@ -23,6 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The cache's own costs with bench-110m's geometry (12 layers, 12 KV heads of 64): appending one
  * position (reserve, K/V stores of every layer, advance with its token id, as a decode step does),
  * and reading back one position's keys of one layer.
+ *
+ * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

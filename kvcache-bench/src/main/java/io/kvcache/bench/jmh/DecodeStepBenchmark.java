@@ -28,6 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * synthetic model held in memory, at a fixed depth: after each step the sequence is cut back, so
  * every step sees the same context. Run with {@code -prof gc}: {@code gc.alloc.rate.norm} is what
  * one generated token allocates.
+ *
+ * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

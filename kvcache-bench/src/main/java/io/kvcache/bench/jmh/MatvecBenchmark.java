@@ -27,6 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * vectors (prompt processing), per GGML type and shape {@code ROWSxCOLS}. The weights live off-heap
  * like a memory-mapped model. Divide the matrix's bytes by the time per operation for the
  * bandwidth a kernel reaches.
+ *
+ * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -2,7 +2,7 @@ package io.kvcache.bench.jmh;
 
 import java.util.SplittableRandom;
 
-/** Seeded random inputs for benchmarks. Not thread-safe (one generator per setup). */
+/** Seeded random inputs for benchmarks. Not thread-safe (one per setup method). */
 final class Random {
     private final SplittableRandom rng;
 

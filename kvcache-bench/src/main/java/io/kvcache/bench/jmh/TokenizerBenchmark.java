@@ -22,6 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Encoding and decoding an English text of about 4 KB with the Llama SentencePiece vocabulary.
  * The vocabulary path is relative to the repository root (run from there, or pass
  * {@code -p vocab=/path/to/ggml-vocab-llama-spm.gguf}).
+ *
+ * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
