@@ -87,10 +87,10 @@ public final class Bench implements Callable<Integer> {
 
     /** Repetitions of one run mode. Immutable. */
     record Plan(int promptReps, int decodeRuns, int warmUpSteps, int recomputeSteps, int prefixHitReps,
-                int concurrentTokens, int[] concurrency) {
+                int concurrentTokens, int[] concurrency, int kvTypeDecodeSteps) {
         static Plan of(boolean quick) {
-            return quick ? new Plan(2, 1, 16, 1, 3, 16, new int[] {1, 2, 4, 8})
-                    : new Plan(5, 3, 32, 2, 5, 48, new int[] {1, 2, 4, 8});
+            return quick ? new Plan(2, 1, 16, 1, 3, 16, new int[] {1, 2, 4, 8}, 48)
+                    : new Plan(5, 3, 32, 2, 5, 48, new int[] {1, 2, 4, 8}, 128);
         }
     }
 
@@ -207,6 +207,28 @@ public final class Bench implements Callable<Integer> {
         addAll(model.name(), "concurrent_decode", () -> cache.concurrentDecode(
                 Prompts.ofLength(tok, SHORT_PROMPT).ids(), plan.concurrentTokens(), plan.concurrency()));
         addAll(model.name(), "kv_bytes_per_token", () -> cache.bytesPerToken(1000));
+        log("kvcache %s: decode at depth 1024 with the other K/V types", model.name());
+        addAll(model.name(), "decode@d1024 by K/V type", () -> decodeByKvType(engine, model, tok, cached, plan));
+    }
+
+    /** tg at depth 1024 with each K/V type other than the run's: what the element type costs in attention. */
+    private List<BenchRecord> decodeByKvType(InferenceEngine engine, BenchModel model, Tokenizer tok, double runTypeRate,
+            Plan plan) {
+        List<BenchRecord> out = new ArrayList<>();
+        int[] prompt = Prompts.ofLength(tok, 1024).ids();
+        for (KvElementType type : KvElementType.values()) {
+            if (type == kvType) {
+                continue;
+            }
+            try (KvcacheRunner runner = new KvcacheRunner(engine, model.contextLength(), type)) {
+                KvcacheRunner.Decode d = runner.decode(prompt, plan.kvTypeDecodeSteps());
+                out.add(BenchRecord.figure(BenchRecord.KVCACHE, model.name(), "decode@d1024 K/V " + type,
+                                Results.round(d.tokensPerSecond(), 2), "tokens/s", null)
+                        .with("steps", d.steps()).with("run_kv_type", kvType.name())
+                        .with("run_kv_type_tokens_per_second", Results.round(runTypeRate, 2)));
+            }
+        }
+        return out;
     }
 
     private void addAll(String model, String test, Callable<List<BenchRecord>> measurement) {
