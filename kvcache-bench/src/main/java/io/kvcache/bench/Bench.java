@@ -106,15 +106,6 @@ public final class Bench implements Callable<Integer> {
         environment.put("vocabulary", vocabPath == null ? "synthetic default (shared/models/vocab not found)"
                 : vocabPath.getFileName().toString());
         try (GgufFile vocab = vocabPath == null ? null : GgufFile.open(vocabPath)) {
-            if (prepareOnly) {
-                ModelFiles files = new ModelFiles(out.resolve("models"), vocab == null ? null : vocab.metadata());
-                for (BenchModel model : models()) {
-                    long t0 = System.nanoTime();
-                    Path file = files.ensure(model);
-                    log("model %s: ready (%.1f MiB) in %.1f s", model.name(), Files.size(file) / 1048576.0, seconds(t0));
-                }
-                return 0;
-            }
             ModelFiles files = new ModelFiles(out.resolve("models"), vocab == null ? null : vocab.metadata());
             for (BenchModel model : models()) {
                 if (onlyModels != null && !onlyModels.contains(model.name())) {
@@ -124,6 +115,9 @@ public final class Bench implements Callable<Integer> {
                 log("model %s: writing or checking the file", model.name());
                 Path file = files.ensure(model);
                 log("model %s: ready (%.1f MiB) in %.1f s", model.name(), Files.size(file) / 1048576.0, seconds(t0));
+                if (prepareOnly) {
+                    continue;
+                }
                 measureKvcache(model, file, plan);
                 if (skipLlamaCpp) {
                     records.add(BenchRecord.failure(BenchRecord.LLAMA_CPP, model.name(), "*", "skipped (--skip-llama-cpp)"));
@@ -133,6 +127,9 @@ public final class Bench implements Callable<Integer> {
                 writeResults(start);
             }
         }
+        if (prepareOnly) {
+            return 0;
+        }
         records.add(BenchRecord.failure(BenchRecord.JLAMA, "*", "*", "not comparable: Jlama (jlama-core 0.8.4) loads"
                 + " safetensors only, not GGUF, so it cannot run the same file; not measured"));
         writeResults(start);
@@ -141,7 +138,7 @@ public final class Bench implements Callable<Integer> {
         return 0;
     }
 
-    private List<BenchModel> models() {
+    List<BenchModel> models() {
         if (!smoke) {
             return BenchModel.standardSet(quick);
         }
