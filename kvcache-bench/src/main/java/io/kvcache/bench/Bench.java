@@ -219,8 +219,8 @@ public final class Bench implements Callable<Integer> {
             }
             try (KvcacheRunner runner = new KvcacheRunner(engine, model.contextLength(), type)) {
                 KvcacheRunner.Decode d = runner.decode(prompt, plan.kvTypeDecodeSteps());
-                out.add(BenchRecord.figure(BenchRecord.KVCACHE, model.name(), "decode@d1024 K/V " + type,
-                                Results.round(d.tokensPerSecond(), 2), "tokens/s", null)
+                out.add(BenchRecord.throughput(BenchRecord.KVCACHE, model.name(), "decode@d1024 K/V " + type,
+                                Results.round(d.tokensPerSecond(), 2))
                         .with("steps", d.steps()).with("run_kv_type", kvType.name())
                         .with("run_kv_type_tokens_per_second", Results.round(runTypeRate, 2)));
             }
@@ -231,7 +231,8 @@ public final class Bench implements Callable<Integer> {
     private void addAll(String model, String test, Callable<List<BenchRecord>> measurement) {
         try {
             List<BenchRecord> got = measurement.call();
-            got.forEach(r -> log("  %s %s = %s", r.model(), r.test(), r.value()));
+            got.forEach(r -> log("  %s %s = %s", r.model(), r.test(),
+                    r.tokensPerSecond() != null ? r.tokensPerSecond() + " tokens/s" : r.value() + " " + r.unit()));
             records.addAll(got);
         } catch (Exception | Error e) {
             log("kvcache %s %s: failed: %s", model, test, e);

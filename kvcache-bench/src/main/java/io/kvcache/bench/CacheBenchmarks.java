@@ -63,8 +63,8 @@ public final class CacheBenchmarks {
             }
             double recompute = steps / ((System.nanoTime() - t0) / 1e9);
             List<BenchRecord> out = new ArrayList<>();
-            out.add(BenchRecord.figure(BenchRecord.KVCACHE, model, "decode" + depth + " recompute (DISABLED)",
-                    recompute, "tokens/s", null).with("steps", steps));
+            out.add(BenchRecord.throughput(BenchRecord.KVCACHE, model, "decode" + depth + " recompute (DISABLED)",
+                    recompute).with("steps", steps));
             if (cachedTokensPerSecond > 0) {
                 out.add(BenchRecord.figure(BenchRecord.KVCACHE, model, "cache_speedup" + depth,
                                 Results.round(cachedTokensPerSecond / recompute, 1), "x", RECOMPUTE_SPEEDUP_TARGET)
@@ -166,8 +166,8 @@ public final class CacheBenchmarks {
                 if (c == most) {
                     largest = rate;
                 }
-                out.add(BenchRecord.figure(BenchRecord.KVCACHE, model, "concurrent_decode x" + c, Results.round(rate, 2),
-                        "tokens/s", null).with("sequences", c).with("tokens", tokens)
+                out.add(BenchRecord.throughput(BenchRecord.KVCACHE, model, "concurrent_decode x" + c, Results.round(rate, 2))
+                        .with("sequences", c).with("tokens", tokens)
                         .with("prompt_tokens", prompt.length));
             }
         } catch (InterruptedException e) {

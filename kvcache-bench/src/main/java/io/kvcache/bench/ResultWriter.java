@@ -94,7 +94,8 @@ public final class ResultWriter {
             if (!r.engine().equals(BenchRecord.KVCACHE) || isThroughputTest(r.test())) {
                 continue;
             }
-            md.append("| ").append(r.model()).append(" | ").append(r.test()).append(" | ").append(figure(r))
+            String result = r.tokensPerSecond() != null ? figure(r) + " tokens/s" : figure(r);
+            md.append("| ").append(r.model()).append(" | ").append(r.test()).append(" | ").append(result)
                     .append(" | ").append(r.target() == null ? "-" : ">= " + format(r.target()) + unitSuffix(r))
                     .append(" | ").append(mark(Results.meetsTarget(r))).append(" | ").append(notes(r)).append(" |\n");
         }

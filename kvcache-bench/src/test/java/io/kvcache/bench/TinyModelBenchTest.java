@@ -72,7 +72,9 @@ class TinyModelBenchTest {
         List<BenchRecord> recompute = cache.recomputeAtDepth(Prompts.ofLength(tokenizer, 40).ids(), 1, 1000);
         assertEquals(2, recompute.size());
         assertEquals("cache_speedup@d40", recompute.get(1).test());
-        assertTrue(recompute.get(1).value() > 0);
+        double recomputeRate = recompute.get(0).tokensPerSecond();
+        assertTrue(recomputeRate > 0);
+        assertEquals(Results.round(1000 / recomputeRate, 1), recompute.get(1).value(), 1e-9);
 
         int[] prefix = Prompts.ofLength(tokenizer, 40).ids();
         List<BenchRecord> ttft = cache.prefixHitTimeToFirstToken(prefix, List.of(Prompts.tail(tokenizer, " once upon a time"),
@@ -87,7 +89,11 @@ class TinyModelBenchTest {
         List<BenchRecord> concurrent = cache.concurrentDecode(Prompts.ofLength(tokenizer, 8).ids(), 4, new int[] {1, 2});
         assertEquals(3, concurrent.size());
         assertEquals("concurrency_scaling x2/x1", concurrent.get(2).test());
-        assertTrue(concurrent.get(0).value() > 0);
+        assertTrue(concurrent.get(0).tokensPerSecond() > 0);
+        long tokens = (Long) concurrent.get(0).extras().get("tokens");
+        assertTrue(tokens >= 1 && tokens <= 4, "one generation of at most 4 tokens: " + tokens);
+        long pair = (Long) concurrent.get(1).extras().get("tokens");
+        assertTrue(pair >= 2 && pair <= 8, "two generations of at most 4 tokens each: " + pair);
 
         List<BenchRecord> bytes = cache.bytesPerToken(40);
         assertEquals(KvElementType.values().length, bytes.size());
