@@ -1,0 +1,93 @@
+package io.kvcache.bench.jmh;
+
+import io.kvcache.gguf.GgmlType;
+import io.kvcache.tensor.ComputePool;
+import io.kvcache.tensor.Kernels;
+import io.kvcache.tensor.Quantizer;
+import io.kvcache.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * A weight matrix times a vector ({@code batch = 1}, what decoding does) or times a batch of
+ * vectors (prompt processing), per GGML type and shape {@code ROWSxCOLS}. The weights live off-heap
+ * like a memory-mapped model. Divide the matrix's bytes by the time per operation for the
+ * bandwidth a kernel reaches.
+ *
+ * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {JvmFlags.VECTOR, JvmFlags.NATIVE})
+public class MatvecBenchmark {
+    @Param({"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    public String type;
+
+    /** Rows x columns: 768x768 is an attention projection of a 110M model, 2048x5632 the FFN down projection of a 1B one. */
+    @Param({"768x768", "2048x5632"})
+    public String shape;
+
+    @Param({"1"})
+    public int threads;
+
+    @Param({"1"})
+    public int batch;
+
+    private WeightMatrix matrix;
+    private float[] x;
+    private float[] out;
+    private ComputePool pool;
+    private Arena arena;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        GgmlType t = GgmlType.valueOf(type);
+        String[] dims = shape.split("x");
+        int rows = Integer.parseInt(dims[0]);
+        int cols = Integer.parseInt(dims[1]);
+        Random random = new Random(7);
+        byte[] bytes = Quantizer.QUANTIZABLE.contains(t)
+                ? Quantizer.quantize(t, random.gaussian(rows * cols, 1 / Math.sqrt(cols)))
+                : Quantizer.randomBlocks(t, rows * cols / t.blockSize(), random.generator());
+        arena = Arena.ofShared();
+        MemorySegment data = arena.allocate(bytes.length, 64);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, data, 0, bytes.length);
+        matrix = WeightMatrix.of(t, data, rows, cols);
+        x = random.gaussian(batch * cols, 1);
+        out = new float[batch * rows];
+        pool = ComputePool.create(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float[] product() {
+        if (batch == 1) {
+            Kernels.matvec(matrix, x, 0, out, 0, pool);
+        } else {
+            Kernels.matmul(matrix, x, batch, out, pool);
+        }
+        return out;
+    }
+}
