@@ -1,5 +1,6 @@
 package io.kvcache.inference;
 
+import io.kvcache.cache.CacheStrategy;
 import io.kvcache.cache.ContextLengthExceededException;
 import io.kvcache.cache.KvCache;
 import io.kvcache.cache.KvSequence;
@@ -123,6 +124,7 @@ public final class Generator {
             if (cached < sequence.length()) {
                 sequence.truncate(cached);
             }
+            reserveUpFront(sequence, prompt.length, request.maxTokens());
             return new DecodeLoop(engine, sequence, prompt, cached, request, start, (seq, generated) -> seq.close());
         } catch (RuntimeException | Error e) {
             sequence.close();
@@ -133,6 +135,23 @@ public final class Generator {
     /** The token ids a request's prompt becomes (special tokens and chat template applied). */
     public int[] promptTokens(GenerationRequest request) {
         return promptTokens(request, new int[0]);
+    }
+
+    /**
+     * Under {@code ALWAYS} nothing is ever preempted, so admission takes the memory of the whole
+     * request up front (prompt plus {@code maxTokens}, within the context): a request that cannot
+     * fit is refused with {@link io.kvcache.cache.CacheFullException} before it produces anything,
+     * instead of failing halfway through its output. Other strategies allocate step by step.
+     */
+    static void reserveUpFront(KvSequence sequence, int promptLength, int maxTokens) {
+        if (sequence.strategy() != CacheStrategy.ALWAYS) {
+            return;
+        }
+        // The last generated token is never fed back, so it needs no position.
+        long end = Math.min((long) promptLength + maxTokens - 1, sequence.capacity());
+        if (end > sequence.length()) {
+            sequence.reserve((int) (end - sequence.length()));
+        }
     }
 
     int[] promptTokens(GenerationRequest request, int[] transcript) {

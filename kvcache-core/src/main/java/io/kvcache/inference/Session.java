@@ -76,6 +76,7 @@ public final class Session implements AutoCloseable {
             if (cached < seq.length()) {
                 seq.truncate(cached);
             }
+            Generator.reserveUpFront(seq, prompt.length, request.maxTokens());
             return new DecodeLoop(generator.engine(), seq, prompt, cached, request, start,
                     (s, generated) -> endTurn(prompt, generated));
         } catch (RuntimeException | Error e) {

@@ -17,10 +17,12 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A failure after streaming began (here: the cache's small memory budget runs out mid-generation)
- * arrives as an error event in the stream's format, and the sequence is freed.
+ * arrives as an error event in the stream's format, and the sequence is freed. The strategy is
+ * DISABLED because it allocates step by step; ALWAYS reserves a whole request at admission and
+ * refuses it with 429 instead (see ApiErrorsTest and MemoryPressureAlwaysTest).
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = "kvcache.cache.memory-budget=200KB")
+        properties = {"kvcache.cache.memory-budget=200KB", "kvcache.cache.strategy=disabled"})
 class MidStreamErrorTest {
     @LocalServerPort
     int port;
