@@ -25,7 +25,7 @@ import tools.jackson.databind.JsonNode;
  * prefix-query counter does not move and no sequence or block is in use afterwards.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "sample.limits.max-prompt-size=3KB", "sample.limits.max-prompt-tokens=64", "sample.limits.max-tokens=100",
+        "sample.limits.max-prompt-size=3KB", "sample.limits.max-prompt-tokens=64", "sample.limits.max-tokens=2000",
         "sample.limits.max-concurrent-requests=2", "sample.retry-after=2s"})
 class InputLimitsTest {
     @LocalServerPort
@@ -106,17 +106,19 @@ class InputLimitsTest {
 
     @Test
     void maxTokensOverTheLimitIs400NamingIt() {
-        assertRefusedBeforeTheCache(everyEndpoint("Once", ", \"max_tokens\": 101"), "max_tokens", null, "at most 100");
-        HttpResponse<String> ok = http.post("/v1/completions", "{\"prompt\": \"Once\", \"max_tokens\": 100, "
+        assertRefusedBeforeTheCache(everyEndpoint("Once", ", \"max_tokens\": 2001"), "max_tokens", null, "at most 2000");
+        HttpResponse<String> ok = http.post("/v1/completions", "{\"prompt\": \"Once\", \"max_tokens\": 2000, "
                 + "\"temperature\": 0, \"stop\": \".\"}");
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
     }
 
     @Test
     void aThirdConcurrentRequestIs429TooManyRequestsWithRetryAfter() {
-        String longRun = "{\"prompt\": \"Once\", \"max_tokens\": 100, \"temperature\": 0, \"stream\": true}";
+        // Long enough (seconds) that both are still running while the third request arrives, however
+        // fast the machine; the streams are closed (client disconnect) right after the checks.
+        String longRun = "{\"prompt\": \"Once\", \"max_tokens\": 2000, \"temperature\": 0, \"stream\": true}";
         try (SseStream a = http.stream("/v1/completions", longRun); SseStream b = http.stream("/api/generate",
-                "{\"prompt\": \"Once\", \"max_tokens\": 100, \"temperature\": 0}")) {
+                "{\"prompt\": \"Once\", \"max_tokens\": 2000, \"temperature\": 0}")) {
             assertThat(a.status()).isEqualTo(200);
             assertThat(b.status()).isEqualTo(200);
             assertThat(a.next()).isNotNull();
