@@ -120,11 +120,7 @@ public final class Generator {
         }
         KvSequence sequence = cache.newSequence(prompt);
         try {
-            int cached = Math.min(sequence.length(), prompt.length - 1);
-            if (cached < sequence.length()) {
-                sequence.truncate(cached);
-            }
-            reserveUpFront(sequence, prompt.length, request.maxTokens());
+            int cached = admit(sequence, sequence.length(), prompt.length, request.maxTokens());
             return new DecodeLoop(engine, sequence, prompt, cached, request, start, (seq, generated) -> seq.close());
         } catch (RuntimeException | Error e) {
             sequence.close();
@@ -138,20 +134,29 @@ public final class Generator {
     }
 
     /**
-     * Under {@code ALWAYS} nothing is ever preempted, so admission takes the memory of the whole
-     * request up front (prompt plus {@code maxTokens}, within the context): a request that cannot
-     * fit is refused with {@link io.kvcache.cache.CacheFullException} before it produces anything,
-     * instead of failing halfway through its output. Other strategies allocate step by step.
+     * Readies a sequence for a prompt of which its first {@code reusable} positions are already
+     * cached: keeps at most {@code promptLength - 1} of them (the last prompt token must run to give
+     * logits) and drops the rest. Under {@code ALWAYS}, nothing is ever preempted, so it also takes
+     * the memory of the whole request up front (prompt plus {@code maxTokens}, within the context):
+     * a request that cannot fit is refused with {@link io.kvcache.cache.CacheFullException} before
+     * it produces anything, instead of failing halfway through its output. Other strategies
+     * allocate step by step.
+     *
+     * @return the prompt tokens served from the cache
      */
-    static void reserveUpFront(KvSequence sequence, int promptLength, int maxTokens) {
-        if (sequence.strategy() != CacheStrategy.ALWAYS) {
-            return;
+    static int admit(KvSequence sequence, int reusable, int promptLength, int maxTokens) {
+        int cached = Math.min(reusable, promptLength - 1);
+        if (cached < sequence.length()) {
+            sequence.truncate(cached);
         }
-        // The last generated token is never fed back, so it needs no position.
-        long end = Math.min((long) promptLength + maxTokens - 1, sequence.capacity());
-        if (end > sequence.length()) {
-            sequence.reserve((int) (end - sequence.length()));
+        if (sequence.strategy() == CacheStrategy.ALWAYS) {
+            // The last generated token is never fed back, so it needs no position.
+            long end = Math.min((long) promptLength + maxTokens - 1, sequence.capacity());
+            if (end > sequence.length()) {
+                sequence.reserve((int) (end - sequence.length()));
+            }
         }
+        return cached;
     }
 
     int[] promptTokens(GenerationRequest request, int[] transcript) {
@@ -174,7 +179,7 @@ public final class Generator {
                         + engine.config().vocabularySize() + ")");
             }
         }
-        int[] all = continuing ? concat(transcript, fresh) : fresh;
+        int[] all = continuing ? InferenceEngine.concat(transcript, fresh) : fresh;
         if (all.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: give some text or tokens (or enable special tokens so BOS is added)");
         }
@@ -195,11 +200,5 @@ public final class Generator {
             return Arrays.copyOfRange(tokens, 1, tokens.length);
         }
         return tokens;
-    }
-
-    static int[] concat(int[] a, int[] b) {
-        int[] r = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
-        return r;
     }
 }

@@ -16,6 +16,7 @@ import io.kvcache.tensor.ComputePool;
 import io.kvcache.tokenizer.ChatTemplate;
 import io.kvcache.tokenizer.Tokenizer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 
@@ -217,10 +218,7 @@ public final class InferenceEngine implements AutoCloseable {
     /** Runs the whole history and the new tokens from an empty sequence; returns the new tokens' logits. */
     private float[] recompute(KvSequence sequence, int[] history, int[] tokens, boolean allLogits) {
         sequence.clear();
-        int[] all = new int[history.length + tokens.length];
-        System.arraycopy(history, 0, all, 0, history.length);
-        System.arraycopy(tokens, 0, all, history.length, tokens.length);
-        float[] logits = model.forward(sequence, all, allLogits);
+        float[] logits = model.forward(sequence, concat(history, tokens), allLogits);
         if (!allLogits) {
             return logits;
         }
@@ -228,6 +226,12 @@ public final class InferenceEngine implements AutoCloseable {
         float[] tail = new float[tokens.length * vocab];
         System.arraycopy(logits, history.length * vocab, tail, 0, tail.length);
         return tail;
+    }
+
+    static int[] concat(int[] a, int[] b) {
+        int[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     private void checkSpec(KvSequence sequence) {

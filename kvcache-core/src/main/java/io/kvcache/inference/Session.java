@@ -72,11 +72,7 @@ public final class Session implements AutoCloseable {
                 seq.clear();
             }
             int common = commonPrefix(seq.tokens(), seq.length(), prompt);
-            int cached = Math.min(common, prompt.length - 1);
-            if (cached < seq.length()) {
-                seq.truncate(cached);
-            }
-            Generator.reserveUpFront(seq, prompt.length, request.maxTokens());
+            int cached = Generator.admit(seq, common, prompt.length, request.maxTokens());
             return new DecodeLoop(generator.engine(), seq, prompt, cached, request, start,
                     (s, generated) -> endTurn(prompt, generated));
         } catch (RuntimeException | Error e) {
@@ -86,7 +82,7 @@ public final class Session implements AutoCloseable {
     }
 
     private void endTurn(int[] prompt, int[] generated) {
-        transcript = Generator.concat(prompt, generated);
+        transcript = InferenceEngine.concat(prompt, generated);
         turnRunning.set(false);
         if (closed) {
             freeSequence();
