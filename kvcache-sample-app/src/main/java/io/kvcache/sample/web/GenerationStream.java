@@ -204,6 +204,14 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
             // IOException: the client closed the connection. IllegalStateException: the response
             // was already completed (timeout, container error).
             cancel("writing failed: " + e);
+            // End the response now. The container does not always report a closed connection, and
+            // without this the request stays open until the stream timeout, although the
+            // generation and its sequence are already gone.
+            try {
+                emitter.complete();
+            } catch (RuntimeException alreadyCompleted) {
+                log.debug("response already completed: {}", alreadyCompleted.toString());
+            }
             started.complete(null);
             return false;
         }
