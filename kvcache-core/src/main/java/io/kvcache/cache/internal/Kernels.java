@@ -1,5 +1,6 @@
 package io.kvcache.cache.internal;
 
+import io.kvcache.cache.KvElementType;
 import java.lang.foreign.MemorySegment;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -28,6 +29,59 @@ public interface Kernels {
 
     /** {@code y[yOff+i] += w * x_i} over {@code n} Q8_0-encoded values {@code x} at {@code byteOff}. */
     void axpyQ8(float w, MemorySegment seg, long byteOff, float[] y, int yOff, int n);
+
+    /**
+     * Attention scores of one query against {@code rows} consecutive cached rows of {@code n} values in
+     * {@code type}: {@code out[outOff + p] = scale * (q[qOff..] . row p)}, row {@code p} at
+     * {@code byteOff + p * rowBytes}. {@code scratch[scratchOff .. + n)} may be used to decode a row.
+     */
+    default void scores(KvElementType type, float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes,
+                        int rows, int n, float scale, float[] out, int outOff, float[] scratch, int scratchOff) {
+        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
+            float dot = switch (type) {
+                case F32 -> dot(q, qOff, seg, byteOff, n);
+                case Q8_0 -> dotQ8(q, qOff, seg, byteOff, n);
+                case F16 -> {
+                    RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
+                    yield dot(q, qOff, scratch, scratchOff, n);
+                }
+            };
+            out[outOff + p] = dot * scale;
+        }
+    }
+
+    /**
+     * The attention-weighted sum of {@code rows} consecutive cached rows (laid out as in {@link #scores}):
+     * {@code acc[accOff + i] += sum over p of w[wOff + p] * row_p[i]}.
+     */
+    default void weightedSum(KvElementType type, float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes,
+                             int rows, int n, float[] acc, int accOff, float[] scratch, int scratchOff) {
+        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
+            float weight = w[wOff + p];
+            switch (type) {
+                case F32 -> axpy(weight, seg, byteOff, acc, accOff, n);
+                case Q8_0 -> axpyQ8(weight, seg, byteOff, acc, accOff, n);
+                case F16 -> {
+                    RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
+                    axpy(weight, scratch, scratchOff, acc, accOff, n);
+                }
+            }
+        }
+    }
+
+    /**
+     * In place {@code x[i] = exp(x[i] - max)} over {@code [from, from + count)} with {@link Expf}; returns
+     * the sum of the results, accumulated in double.
+     */
+    default double expShifted(float[] x, int from, int count, float max) {
+        double sum = 0;
+        for (int i = from; i < from + count; i++) {
+            float e = Expf.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
 
     /** The fastest implementation available in this JVM. */
     static Kernels best() {

@@ -10,8 +10,10 @@ import java.util.Arrays;
  * Reads K/V in their stored type with the {@link Kernels}: F32 and Q8_0 rows straight from the
  * segment (Q8_0 widened in registers), F16 rows converted into a scratch row first. Query heads that
  * share a KV head (grouped-query attention) are served from one read of each K/V row when the scratch
- * has room for their scores ({@link #groupedScratchSize}). The softmax subtracts the maximum score and
- * sums in double; the weighted V sum accumulates in float. Allocates nothing.
+ * has room for their scores ({@link #groupedScratchSize}). Each block's rows go to the kernels as one run
+ * ({@link Kernels#scores}, {@link Kernels#weightedSum}). The softmax subtracts the maximum score,
+ * exponentiates with llama.cpp's {@link Expf} and sums in double; the weighted V sum accumulates in
+ * float. Allocates nothing.
  *
  * <p>Thread-safe (stateless apart from its configuration); callers guarantee the table's blocks do
  * not change during a call.
@@ -129,21 +131,24 @@ public final class PagedAttention {
         return r;
     }
 
-    /** In place: subtract the maximum (stability), exponentiate, normalize; the sum is kept in double. */
-    private static void softmax(float[] scores, int from, int count) {
+    /**
+     * In place: subtract the maximum (stability), exponentiate, normalize; the sum is kept in double.
+     * With F16 values the weights are rounded to F16, as llama.cpp's F16 product of weights and V does.
+     */
+    private void softmax(float[] scores, int from, int count) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = from; i < from + count; i++) {
             max = Math.max(max, scores[i]);
         }
-        double sum = 0;
-        for (int i = from; i < from + count; i++) {
-            float e = (float) Math.exp(scores[i] - max);
-            scores[i] = e;
-            sum += e;
-        }
-        float inverse = (float) (1.0 / sum);
-        for (int i = from; i < from + count; i++) {
-            scores[i] *= inverse;
+        float inverse = (float) (1.0 / kernels.expShifted(scores, from, count, max));
+        if (spec.valueType() == KvElementType.F16) {
+            for (int i = from; i < from + count; i++) {
+                scores[i] = Float.float16ToFloat(Float.floatToFloat16(scores[i] * inverse));
+            }
+        } else {
+            for (int i = from; i < from + count; i++) {
+                scores[i] *= inverse;
+            }
         }
     }
 
@@ -162,20 +167,13 @@ public final class PagedAttention {
             int block = table[idx];
             MemorySegment segment = pool.segment(block);
             long offset = pool.blockBase(block) + pool.keyOffset(layer, head, position - idx * blockSize);
-            for (; position < end; position++, offset += rowBytes, at++) {
-                if (type == KvElementType.F16) {
-                    RowCodec.decode(type, segment, offset, headDim, scratch, row);
-                }
-                for (int j = 0; j < heads; j++) {
-                    int qj = qo + j * headDim;
-                    float dot = switch (type) {
-                        case F32 -> kernels.dot(q, qj, segment, offset, headDim);
-                        case Q8_0 -> kernels.dotQ8(q, qj, segment, offset, headDim);
-                        case F16 -> kernels.dot(q, qj, scratch, row, headDim);
-                    };
-                    scratch[j * stride + at] = dot * scale;
-                }
+            int rows = end - position;
+            for (int j = 0; j < heads; j++) {
+                kernels.scores(type, q, qo + j * headDim, segment, offset, rowBytes, rows, headDim, scale,
+                        scratch, j * stride + at, scratch, row);
             }
+            position = end;
+            at += rows;
         }
         return at;
     }
@@ -195,23 +193,13 @@ public final class PagedAttention {
             int block = table[idx];
             MemorySegment segment = pool.segment(block);
             long offset = pool.blockBase(block) + pool.valueOffset(layer, head, position - idx * blockSize);
-            for (; position < end; position++, offset += rowBytes, at++) {
-                if (type == KvElementType.F16) {
-                    RowCodec.decode(type, segment, offset, headDim, weights, row);
-                }
-                for (int j = 0; j < heads; j++) {
-                    float w = weights[j * stride + at];
-                    if (type == KvElementType.F16) {
-                        w = Float.float16ToFloat(Float.floatToFloat16(w));
-                    }
-                    int oj = oo + j * headDim;
-                    switch (type) {
-                        case F32 -> kernels.axpy(w, segment, offset, out, oj, headDim);
-                        case Q8_0 -> kernels.axpyQ8(w, segment, offset, out, oj, headDim);
-                        case F16 -> kernels.axpy(w, weights, row, out, oj, headDim);
-                    }
-                }
+            int rows = end - position;
+            for (int j = 0; j < heads; j++) {
+                kernels.weightedSum(type, weights, j * stride + at, segment, offset, rowBytes, rows, headDim,
+                        out, oo + j * headDim, weights, row);
             }
+            position = end;
+            at += rows;
         }
         return at;
     }

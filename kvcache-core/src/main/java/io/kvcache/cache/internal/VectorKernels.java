@@ -1,9 +1,13 @@
 package io.kvcache.cache.internal;
 
+import io.kvcache.cache.KvElementType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,6 +20,10 @@ final class VectorKernels implements Kernels {
     /** Bytes with as many lanes as {@link #SPECIES}, widened to floats for Q8_0. */
     private static final VectorSpecies<Byte> BYTES =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
+    /** F16 values with as many lanes as {@link #SPECIES}. */
+    private static final VectorSpecies<Short> HALVES =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, LANES * 16)));
+    private static final VectorSpecies<Integer> INTS = SPECIES.withLanes(int.class);
 
     VectorKernels() {
     }
@@ -125,5 +133,254 @@ final class VectorKernels implements Kernels {
         for (; i < n; i++) {
             y[yOff + i] += w * x[xOff + i];
         }
+    }
+
+    /*
+     * Row-block kernels. Scores run four rows at a time, each with its own accumulator, so the FMA
+     * chains overlap instead of waiting on each other; the weighted sum keeps up to four vectors of
+     * the output in registers across all rows of a block instead of loading and storing them per row.
+     * F16 rows are widened in registers. Rows whose length is not a multiple of the lane count, and
+     * Q8_0 rows, take the per-row paths.
+     */
+
+    @Override
+    public void scores(KvElementType type, float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes,
+                       int rows, int n, float scale, float[] out, int outOff, float[] scratch, int scratchOff) {
+        if (type == KvElementType.Q8_0 || n % LANES != 0) {
+            Kernels.super.scores(type, q, qOff, seg, byteOff, rowBytes, rows, n, scale, out, outOff, scratch, scratchOff);
+        } else if (type == KvElementType.F16) {
+            scoresF16(q, qOff, seg, byteOff, rowBytes, rows, n, scale, out, outOff);
+        } else {
+            scoresF32(q, qOff, seg, byteOff, rowBytes, rows, n, scale, out, outOff);
+        }
+    }
+
+    private static void scoresF32(float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes, int rows, int n,
+                                  float scale, float[] out, int outOff) {
+        int p = 0;
+        for (; p + 4 <= rows; p += 4) {
+            long o0 = byteOff + p * rowBytes;
+            long o1 = o0 + rowBytes;
+            long o2 = o1 + rowBytes;
+            long o3 = o2 + rowBytes;
+            FloatVector a0 = FloatVector.zero(SPECIES);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int i = 0; i < n; i += LANES) {
+                FloatVector qv = FloatVector.fromArray(SPECIES, q, qOff + i);
+                a0 = f32(seg, o0, i).fma(qv, a0);
+                a1 = f32(seg, o1, i).fma(qv, a1);
+                a2 = f32(seg, o2, i).fma(qv, a2);
+                a3 = f32(seg, o3, i).fma(qv, a3);
+            }
+            out[outOff + p] = a0.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p + 1] = a1.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p + 2] = a2.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p + 3] = a3.reduceLanes(VectorOperators.ADD) * scale;
+        }
+        for (; p < rows; p++) {
+            long o = byteOff + p * rowBytes;
+            FloatVector a = FloatVector.zero(SPECIES);
+            for (int i = 0; i < n; i += LANES) {
+                a = f32(seg, o, i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
+            }
+            out[outOff + p] = a.reduceLanes(VectorOperators.ADD) * scale;
+        }
+    }
+
+    /** F16 rows are widened once into a per-thread buffer, then scored like F32 rows. */
+    private static void scoresF16(float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes, int rows, int n,
+                                  float scale, float[] out, int outOff) {
+        float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
+        int p = 0;
+        for (; p + 4 <= rows; p += 4) {
+            int o0 = p * n;
+            int o1 = o0 + n;
+            int o2 = o1 + n;
+            int o3 = o2 + n;
+            FloatVector a0 = FloatVector.zero(SPECIES);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int i = 0; i < n; i += LANES) {
+                FloatVector qv = FloatVector.fromArray(SPECIES, q, qOff + i);
+                a0 = FloatVector.fromArray(SPECIES, rowsF32, o0 + i).fma(qv, a0);
+                a1 = FloatVector.fromArray(SPECIES, rowsF32, o1 + i).fma(qv, a1);
+                a2 = FloatVector.fromArray(SPECIES, rowsF32, o2 + i).fma(qv, a2);
+                a3 = FloatVector.fromArray(SPECIES, rowsF32, o3 + i).fma(qv, a3);
+            }
+            out[outOff + p] = a0.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p + 1] = a1.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p + 2] = a2.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p + 3] = a3.reduceLanes(VectorOperators.ADD) * scale;
+        }
+        for (; p < rows; p++) {
+            FloatVector a = FloatVector.zero(SPECIES);
+            for (int i = 0; i < n; i += LANES) {
+                a = FloatVector.fromArray(SPECIES, rowsF32, p * n + i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
+            }
+            out[outOff + p] = a.reduceLanes(VectorOperators.ADD) * scale;
+        }
+    }
+
+    @Override
+    public void weightedSum(KvElementType type, float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes,
+                            int rows, int n, float[] acc, int accOff, float[] scratch, int scratchOff) {
+        if (type == KvElementType.Q8_0 || n % LANES != 0) {
+            Kernels.super.weightedSum(type, w, wOff, seg, byteOff, rowBytes, rows, n, acc, accOff, scratch, scratchOff);
+        } else if (type == KvElementType.F16) {
+            weightedSumF16(w, wOff, seg, byteOff, rowBytes, rows, n, acc, accOff);
+        } else {
+            weightedSumF32(w, wOff, seg, byteOff, rowBytes, rows, n, acc, accOff);
+        }
+    }
+
+    private static void weightedSumF32(float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes, int rows,
+                                       int n, float[] acc, int accOff) {
+        int i = 0;
+        for (; i + 4 * LANES <= n; i += 4 * LANES) {
+            int at = accOff + i;
+            FloatVector s0 = FloatVector.fromArray(SPECIES, acc, at);
+            FloatVector s1 = FloatVector.fromArray(SPECIES, acc, at + LANES);
+            FloatVector s2 = FloatVector.fromArray(SPECIES, acc, at + 2 * LANES);
+            FloatVector s3 = FloatVector.fromArray(SPECIES, acc, at + 3 * LANES);
+            long o = byteOff;
+            for (int p = 0; p < rows; p++, o += rowBytes) {
+                FloatVector wv = FloatVector.broadcast(SPECIES, w[wOff + p]);
+                s0 = f32(seg, o, i).fma(wv, s0);
+                s1 = f32(seg, o, i + LANES).fma(wv, s1);
+                s2 = f32(seg, o, i + 2 * LANES).fma(wv, s2);
+                s3 = f32(seg, o, i + 3 * LANES).fma(wv, s3);
+            }
+            s0.intoArray(acc, at);
+            s1.intoArray(acc, at + LANES);
+            s2.intoArray(acc, at + 2 * LANES);
+            s3.intoArray(acc, at + 3 * LANES);
+        }
+        for (; i < n; i += LANES) {
+            FloatVector s = FloatVector.fromArray(SPECIES, acc, accOff + i);
+            long o = byteOff;
+            for (int p = 0; p < rows; p++, o += rowBytes) {
+                s = f32(seg, o, i).fma(FloatVector.broadcast(SPECIES, w[wOff + p]), s);
+            }
+            s.intoArray(acc, accOff + i);
+        }
+    }
+
+    private static void weightedSumF16(float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes, int rows,
+                                       int n, float[] acc, int accOff) {
+        float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
+        int i = 0;
+        for (; i + 4 * LANES <= n; i += 4 * LANES) {
+            int at = accOff + i;
+            FloatVector s0 = FloatVector.fromArray(SPECIES, acc, at);
+            FloatVector s1 = FloatVector.fromArray(SPECIES, acc, at + LANES);
+            FloatVector s2 = FloatVector.fromArray(SPECIES, acc, at + 2 * LANES);
+            FloatVector s3 = FloatVector.fromArray(SPECIES, acc, at + 3 * LANES);
+            for (int p = 0, o = i; p < rows; p++, o += n) {
+                FloatVector wv = FloatVector.broadcast(SPECIES, w[wOff + p]);
+                s0 = FloatVector.fromArray(SPECIES, rowsF32, o).fma(wv, s0);
+                s1 = FloatVector.fromArray(SPECIES, rowsF32, o + LANES).fma(wv, s1);
+                s2 = FloatVector.fromArray(SPECIES, rowsF32, o + 2 * LANES).fma(wv, s2);
+                s3 = FloatVector.fromArray(SPECIES, rowsF32, o + 3 * LANES).fma(wv, s3);
+            }
+            s0.intoArray(acc, at);
+            s1.intoArray(acc, at + LANES);
+            s2.intoArray(acc, at + 2 * LANES);
+            s3.intoArray(acc, at + 3 * LANES);
+        }
+        for (; i < n; i += LANES) {
+            FloatVector s = FloatVector.fromArray(SPECIES, acc, accOff + i);
+            for (int p = 0, o = i; p < rows; p++, o += n) {
+                s = FloatVector.fromArray(SPECIES, rowsF32, o).fma(FloatVector.broadcast(SPECIES, w[wOff + p]), s);
+            }
+            s.intoArray(acc, accOff + i);
+        }
+    }
+
+    /** Per-thread buffer for widened F16 rows (grows to the largest block seen; attention runs on many threads). */
+    private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** The {@code rows} F16 rows at {@code byteOff} widened into a per-thread buffer, row p at {@code p * n}. */
+    private static float[] widened(MemorySegment seg, long byteOff, long rowBytes, int rows, int n) {
+        float[] buf = WIDENED.get();
+        if (buf.length < rows * n) {
+            buf = new float[rows * n];
+            WIDENED.set(buf);
+        }
+        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
+            for (int i = 0; i < n; i += LANES) {
+                halfToFloat(ShortVector.fromMemorySegment(HALVES, seg, byteOff + 2L * i, ORDER)).intoArray(buf, p * n + i);
+            }
+        }
+        return buf;
+    }
+
+    private static FloatVector f32(MemorySegment seg, long rowOff, int i) {
+        return FloatVector.fromMemorySegment(SPECIES, seg, rowOff + 4L * i, ORDER);
+    }
+
+    /**
+     * Exact F16 to F32 widening without a hardware instruction: the magnitude bits shifted into F32
+     * position read as a float 2^112 too small (subnormal halves included), so one multiply fixes
+     * the exponent; infinities and NaNs (exponent 31) are rebuilt directly.
+     */
+    private static FloatVector halfToFloat(ShortVector h) {
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
+        IntVector magnitude = bits.and(0x7fff);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7c00);
+        IntVector result = finite.blend(shifted.or(0x7f800000), special)
+                .or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+        return result.reinterpretAsFloats();
+    }
+
+    @Override
+    public double expShifted(float[] x, int from, int count, float max) {
+        double sum = 0;
+        int i = 0;
+        FloatVector maxV = FloatVector.broadcast(SPECIES, max);
+        for (; i + LANES <= count; i += LANES) {
+            FloatVector v = exp(FloatVector.fromArray(SPECIES, x, from + i).sub(maxV));
+            if (v == null) {
+                for (int j = from + i; j < from + i + LANES; j++) {
+                    x[j] = Expf.exp(x[j] - max);
+                }
+                v = FloatVector.fromArray(SPECIES, x, from + i);
+            } else {
+                v.intoArray(x, from + i);
+            }
+            sum += v.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < count; i++) {
+            float e = Expf.exp(x[from + i] - max);
+            x[from + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    private static FloatVector broadcast(float v) {
+        return FloatVector.broadcast(SPECIES, v);
+    }
+
+    /** {@link Expf#exp} lane-wise, or null when a lane needs its out-of-range path (then done per lane). */
+    private static FloatVector exp(FloatVector x) {
+        FloatVector z = x.fma(Expf.LOG2E, Expf.SHIFT);
+        FloatVector n = z.sub(Expf.SHIFT);
+        if (n.abs().compare(VectorOperators.GT, Expf.SCALE_LIMIT).anyTrue()) {
+            return null;
+        }
+        FloatVector minusN = n.neg();
+        FloatVector b = minusN.fma(broadcast(Expf.LN2_LO), minusN.fma(broadcast(Expf.LN2_HI), x));
+        IntVector e = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
+        FloatVector k = e.add(0x3f800000).reinterpretAsFloats();
+        FloatVector u = b.mul(b);
+        FloatVector bc4 = b.fma(Expf.C4, Expf.C3);
+        FloatVector bc2 = b.fma(Expf.C2, Expf.C1);
+        FloatVector j = bc4.fma(u, bc2).fma(u, b.mul(Expf.C0));
+        return j.fma(k, k);
     }
 }

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvcache.cache.KvElementType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
@@ -100,5 +103,105 @@ class KernelsTest {
                 }
             }
         }
+    }
+
+    /**
+     * The block kernels (scores over a run of rows, weighted sum of a run of rows) against a double
+     * reference over the decoded rows: every element type, row counts around the four-row unrolling,
+     * row lengths that are and are not a multiple of the lane count, unaligned rows with padding between.
+     */
+    @Test
+    void blockKernelsMatchADoubleReferenceForEveryType() {
+        SplittableRandom random = new SplittableRandom(17);
+        try (Arena arena = Arena.ofConfined()) {
+            for (KvElementType type : KvElementType.values()) {
+                for (int n : type == KvElementType.Q8_0 ? new int[] {32, 64, 128} : new int[] {8, 12, 40, 64, 128}) {
+                    long rowBytes = type.bytesFor(n) + 6; // padding between rows, like other heads' data
+                    for (int rows : new int[] {1, 3, 4, 5, 8, 13, 32}) {
+                        MemorySegment segment = arena.allocate(rowBytes * rows + 3);
+                        float[][] decoded = new float[rows][n];
+                        for (int p = 0; p < rows; p++) {
+                            float[] values = new float[n];
+                            for (int i = 0; i < n; i++) {
+                                values[i] = (float) random.nextDouble(-2, 2);
+                            }
+                            RowCodec.encode(type, values, 0, n, segment, 3 + p * rowBytes);
+                            RowCodec.decode(type, segment, 3 + p * rowBytes, n, decoded[p], 0);
+                        }
+                        float[] q = new float[n + 1];
+                        float[] w = new float[rows + 2];
+                        for (int i = 0; i < q.length; i++) {
+                            q[i] = (float) random.nextDouble(-1, 1);
+                        }
+                        for (int i = 0; i < w.length; i++) {
+                            w[i] = (float) random.nextDouble(0, 1);
+                        }
+                        for (Kernels kernels : new Kernels[] {Kernels.best(), Kernels.scalar()}) {
+                            String what = kernels.getClass().getSimpleName() + " " + type + " n=" + n + " rows=" + rows;
+                            float[] scores = new float[rows + 2];
+                            float[] scratch = new float[n + 4];
+                            kernels.scores(type, q, 1, segment, 3, rowBytes, rows, n, 0.5f, scores, 2, scratch, 4);
+                            for (int p = 0; p < rows; p++) {
+                                double exact = 0;
+                                for (int i = 0; i < n; i++) {
+                                    exact += (double) q[1 + i] * decoded[p][i];
+                                }
+                                assertEquals(0.5 * exact, scores[2 + p], 1e-5 * n, what + " score " + p);
+                            }
+                            float[] acc = new float[n + 3];
+                            acc[0] = 9f;
+                            acc[3] = 1f;
+                            kernels.weightedSum(type, w, 2, segment, 3, rowBytes, rows, n, acc, 3, scratch, 4);
+                            assertEquals(9f, acc[0], what + " must not write before its range");
+                            for (int i = 0; i < n; i++) {
+                                double exact = i == 0 ? 1 : 0;
+                                for (int p = 0; p < rows; p++) {
+                                    exact += (double) w[2 + p] * decoded[p][i];
+                                }
+                                assertEquals(exact, acc[3 + i], 1e-5 * rows, what + " sum " + i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * llama.cpp's expf: the vector lanes equal the scalar port bit for bit (also across its out-of-range
+     * path), and both stay within 2 ulp of the exact exponential; the returned sum is the sum of the results.
+     */
+    @Test
+    void expShiftedMatchesTheScalarPortAndTheExactExponential() {
+        SplittableRandom random = new SplittableRandom(23);
+        for (int count : new int[] {1, 7, 8, 9, 16, 33, 1000}) {
+            float[] x = new float[count + 2];
+            for (int i = 0; i < x.length; i++) {
+                // Mostly softmax-like inputs; some far below the maximum exercise the out-of-range path.
+                x[i] = (float) (random.nextInt(10) == 0 ? random.nextDouble(-110, -80) : random.nextDouble(-20, 3));
+            }
+            float max = 3f;
+            float[] vector = x.clone();
+            float[] scalar = x.clone();
+            double vectorSum = Kernels.best().expShifted(vector, 1, count, max);
+            double scalarSum = Kernels.scalar().expShifted(scalar, 1, count, max);
+            double expectedSum = 0;
+            for (int i = 0; i < x.length; i++) {
+                if (i < 1 || i > count) {
+                    assertEquals(x[i], vector[i], "outside the range nothing changes");
+                    continue;
+                }
+                assertEquals(Float.floatToIntBits(scalar[i]), Float.floatToIntBits(vector[i]), "lane " + i + " of " + count);
+                double exact = Math.exp(x[i] - max); // the shift is a float subtraction, as in the kernels
+                assertTrue(Math.abs(vector[i] - exact) <= 2 * Math.ulp((float) exact) || exact < 0x1p-126,
+                        "expf(" + (x[i] - max) + ") = " + vector[i] + ", exact " + exact);
+                expectedSum += vector[i];
+            }
+            assertEquals(expectedSum, vectorSum, 1e-6 * Math.abs(expectedSum));
+            assertEquals(expectedSum, scalarSum, 1e-6 * Math.abs(expectedSum));
+        }
+        assertEquals(1f, Expf.exp(0f));
+        assertEquals(0f, Expf.exp(-200f));
+        assertEquals(Float.POSITIVE_INFINITY, Expf.exp(200f));
     }
 }
