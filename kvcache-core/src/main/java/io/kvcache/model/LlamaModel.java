@@ -15,9 +15,11 @@ import org.jspecify.annotations.Nullable;
  * <p>Numerics follow llama.cpp's CPU path (float activations, RMSNorm sum in double, RoPE angles
  * advanced in float) so that logits match its reference outputs.
  *
- * <p>Thread-safe: {@link #forward} may run concurrently for different sequences; one sequence is
- * used by one thread at a time (the cache enforces it). Work inside one call is split across the
- * {@link ComputePool}.
+ * <p>Thread-safe: {@link #forward} and {@link #forwardBatch} may run concurrently for different
+ * sequences; one sequence is used by one thread at a time (the cache enforces it). Work inside one
+ * call is split across the {@link ComputePool}. Activation buffers come from a small pool (one set
+ * per concurrent pass, kept for passes of up to 32 rows), the attention loop body is reused and
+ * logits can go into the caller's array, so a steady decode step allocates nothing here.
  */
 public final class LlamaModel {
     private final ModelConfig config;
