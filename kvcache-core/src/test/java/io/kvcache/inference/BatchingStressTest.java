@@ -31,7 +31,7 @@ class BatchingStressTest {
     private static final int PROMPTS = 6;
     private static final int MAX_TOKENS = 24;
     private static final int THREADS = 12;
-    private static final int ROUNDS = 6;
+    private static final int ROUNDS = 20;
 
     private static final byte[] MODEL = SyntheticModel.builder().layers(2).embeddingLength(128).heads(4).kvHeads(2)
             .feedForwardLength(256).vocabularySize(512).contextLength(256).weightType(GgmlType.Q8_0).seed(41).build();
