@@ -123,7 +123,10 @@ public final class CacheBenchmarks {
     /**
      * Aggregate tokens/s of {@code n} threads each generating up to {@code maxTokens} tokens (greedy)
      * from its own short prompt through one shared {@link Generator}, for each {@code n} in
-     * {@code concurrency}; plus the ratio of the largest to a single sequence.
+     * {@code concurrency}; plus the ratio of the largest to a single sequence. Concurrent decode
+     * steps share batched forward passes up to the engine's {@code maxBatchSize} (recorded as
+     * {@code max_batch_size}; an engine loaded with {@code withMaxBatchSize(1)} gives the unbatched
+     * figure to compare with).
      */
     public List<BenchRecord> concurrentDecode(int[] prompt, int maxTokens, int[] concurrency) {
         int most = 0;
@@ -168,7 +171,7 @@ public final class CacheBenchmarks {
                 }
                 out.add(BenchRecord.throughput(BenchRecord.KVCACHE, model, "concurrent_decode x" + c, Results.round(rate, 2))
                         .with("sequences", c).with("tokens", tokens)
-                        .with("prompt_tokens", prompt.length));
+                        .with("prompt_tokens", prompt.length).with("max_batch_size", engine.maxBatchSize()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -32,6 +32,9 @@ final class DecodeLoop {
 
     private volatile boolean cancelled;
     private int @Nullable [] toForward;
+    /** Reused every step: the steady decode path allocates no logits and no token array. */
+    private final float[] logits;
+    private final int[] nextToken = new int[1];
     private @Nullable GenerationResult decided;
     private boolean done;
     private boolean released;
@@ -57,6 +60,7 @@ final class DecodeLoop {
         this.startNanos = startNanos;
         this.onRelease = onRelease;
         this.toForward = Arrays.copyOfRange(fullPrompt, cachedPromptTokens, fullPrompt.length);
+        this.logits = new float[engine.config().vocabularySize()];
     }
 
     /** Hands the sequence back when the loop is done with it. */
@@ -103,7 +107,7 @@ final class DecodeLoop {
         if (cancelled || feed == null) {
             return finish(StopReason.CANCELLED);
         }
-        float[] logits = engine.forward(sequence, feed);
+        engine.forward(sequence, feed, logits);
         toForward = null;
         if (cancelled) {
             return finish(StopReason.CANCELLED);
@@ -141,8 +145,11 @@ final class DecodeLoop {
         if (stop != null) {
             decide(stop);
         } else {
-            toForward = new int[] {token};
+            nextToken[0] = token;
+            toForward = nextToken;
         }
+        // The event and its text are what streaming hands out: the only allocations of a steady step
+        // besides the sampler's and the decoder's.
         return new TokenEvent(count - 1, token, out, logProbability);
     }
 
@@ -165,6 +172,7 @@ final class DecodeLoop {
     private void release() {
         if (!released) {
             released = true;
+            engine.decodingEnded(sequence);
             onRelease.released(sequence, Arrays.copyOf(generated, count));
         }
     }

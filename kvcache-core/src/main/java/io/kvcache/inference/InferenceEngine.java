@@ -32,7 +32,11 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>Thread-safe: any number of threads may call {@link #forward} at once, each with its own
- * sequence. {@link #close()} unmaps the model; call it only when no forward pass runs.
+ * sequence. Concurrent one-token calls (decode steps) are batched: they share one forward pass
+ * that reads every weight once for all of them (see {@link EngineOptions#maxBatchSize()});
+ * multi-token calls (prompts) run on their own. {@link #close()} unmaps the model; call it only
+ * when no forward pass runs (callers still waiting for a batched step get an
+ * {@link IllegalStateException}).
  */
 public final class InferenceEngine implements AutoCloseable {
     private final GgufFile file;
@@ -42,6 +46,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final @Nullable Tokenizer tokenizer;
     private final @Nullable RuntimeException tokenizerProblem;
     private final ChatTemplate chatTemplate;
+    private final @Nullable DecodeBatcher batcher;
 
     private InferenceEngine(GgufFile file, EngineOptions options) {
         this.file = file;
@@ -59,6 +64,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.chatTemplate = ChatTemplate.detect(file.metadata(), ChatTemplate.CHATML);
         this.pool = ComputePool.create(options.threads());
         this.model = new LlamaModel(config, weights, pool);
+        this.batcher = options.maxBatchSize() > 1 ? new DecodeBatcher(model, options.maxBatchSize()) : null;
     }
 
     /** Loads a model with default options (one compute thread per processor). */
@@ -119,6 +125,11 @@ public final class InferenceEngine implements AutoCloseable {
         return chatTemplate;
     }
 
+    /** The most concurrent decode steps one batched forward pass serves; 1 when batching is off. */
+    public int maxBatchSize() {
+        return batcher == null ? 1 : batcher.maxBatchSize();
+    }
+
     /** Compute threads in use. */
     public int threads() {
         return pool.threads();
@@ -166,12 +177,33 @@ public final class InferenceEngine implements AutoCloseable {
      * @throws io.kvcache.cache.ContextLengthExceededException when the tokens do not fit the context
      */
     public float[] forward(KvSequence sequence, int[] tokens) {
-        return run(sequence, tokens, false);
+        float[] logits = new float[config.vocabularySize()];
+        run(sequence, tokens, false, logits);
+        return logits;
+    }
+
+    /**
+     * Like {@link #forward(KvSequence, int[])} but writes the logits of the last token into
+     * {@code logitsOut[0 .. vocabularySize)} instead of a new array: a decode loop that reuses its
+     * buffer allocates nothing per token in the engine and the model.
+     *
+     * @throws IllegalArgumentException when {@code logitsOut} is shorter than the vocabulary
+     * @throws io.kvcache.cache.CacheFullException when memory cannot be had under the strategy
+     * @throws io.kvcache.cache.ContextLengthExceededException when the tokens do not fit the context
+     */
+    public void forward(KvSequence sequence, int[] tokens, float[] logitsOut) {
+        if (logitsOut.length < config.vocabularySize()) {
+            throw new IllegalArgumentException("logitsOut has " + logitsOut.length + " floats but the vocabulary has "
+                    + config.vocabularySize() + "; pass an array of at least config().vocabularySize() floats");
+        }
+        run(sequence, tokens, false, logitsOut);
     }
 
     /** Like {@link #forward} but returns logits of every new position, row-major. */
     public float[] forwardAll(KvSequence sequence, int[] tokens) {
-        return run(sequence, tokens, true);
+        float[] logits = new float[tokens.length * config.vocabularySize()];
+        run(sequence, tokens, true, logits);
+        return logits;
     }
 
     /** Preemptions of one forward call after which it gives up (the cache is thrashing). */
@@ -179,19 +211,32 @@ public final class InferenceEngine implements AutoCloseable {
     /** How long a forward call under ADAPTIVE waits for memory before it reports the cache full. */
     private static final long ADAPTIVE_WAIT_NANOS = 30_000_000_000L;
 
-    private float[] run(KvSequence sequence, int[] tokens, boolean allLogits) {
+    private void run(KvSequence sequence, int[] tokens, boolean allLogits, float[] logits) {
         checkSpec(sequence);
-        // What the sequence holds, or held before a preemption dropped it. Captured once: a failed
-        // attempt may already have cleared the sequence, so a retry must not read it back.
-        int[] history = sequence.tokens();
+        // What the sequence holds, or held before a preemption dropped it: read only when a
+        // recompute needs it (a steady decode step never does), and then once, before the first
+        // recompute clears the sequence: a failed attempt may already have cleared it, so a retry
+        // must not read it back.
+        int @Nullable [] history = null;
         boolean recompute = false;
         int preemptions = 0;
         long waitingSince = 0;
         while (true) {
             try {
-                recompute |= sequence.isPreempted()
-                        || history.length > 0 && !sequence.strategy().keepsSequenceOf(history.length + tokens.length);
-                return recompute ? recompute(sequence, history, tokens, allLogits) : model.forward(sequence, tokens, allLogits);
+                if (!recompute) {
+                    recompute = sequence.isPreempted() || mustRecompute(sequence, tokens.length);
+                }
+                if (recompute) {
+                    if (history == null) {
+                        history = sequence.tokens();
+                    }
+                    recompute(sequence, history, tokens, allLogits, logits);
+                } else if (batcher != null && tokens.length == 1 && !allLogits) {
+                    batcher.decode(sequence, tokens, logits);
+                } else {
+                    model.forward(sequence, tokens, allLogits, logits);
+                }
+                return;
             } catch (SequencePreemptedException e) {
                 // Another sequence took our blocks between our check and our writes: recompute.
                 recompute = true;
@@ -215,17 +260,38 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
-    /** Runs the whole history and the new tokens from an empty sequence; returns the new tokens' logits. */
-    private float[] recompute(KvSequence sequence, int[] history, int[] tokens, boolean allLogits) {
+    /** Whether the strategy does not keep a sequence this long (then every step recomputes it). */
+    private static boolean mustRecompute(KvSequence sequence, int newTokens) {
+        int length = sequence.length();
+        return length > 0 && !sequence.strategy().keepsSequenceOf(length + newTokens);
+    }
+
+    /** Runs the whole history and the new tokens from an empty sequence; writes the new tokens' logits. */
+    private void recompute(KvSequence sequence, int[] history, int[] tokens, boolean allLogits, float[] out) {
         sequence.clear();
-        float[] logits = model.forward(sequence, concat(history, tokens), allLogits);
         if (!allLogits) {
-            return logits;
+            model.forward(sequence, concat(history, tokens), false, out);
+            return;
         }
-        int vocab = config.vocabularySize();
-        float[] tail = new float[tokens.length * vocab];
-        System.arraycopy(logits, history.length * vocab, tail, 0, tail.length);
-        return tail;
+        float[] logits = model.forward(sequence, concat(history, tokens), true);
+        System.arraycopy(logits, history.length * config.vocabularySize(), out, 0, out.length);
+    }
+
+    /** What the decode batcher has done, or null when batching is off. */
+    DecodeBatcher.@Nullable Stats batchStats() {
+        return batcher == null ? null : batcher.stats();
+    }
+
+    /** Calls waiting for a batched step (not yet in one); 0 when batching is off. For tests. */
+    int batchQueueLength() {
+        return batcher == null ? 0 : batcher.queueLength();
+    }
+
+    /** Tells the batcher that this sequence's generation ended, so a step does not wait for it. */
+    void decodingEnded(KvSequence sequence) {
+        if (batcher != null) {
+            batcher.forget(sequence);
+        }
     }
 
     static int[] concat(int[] a, int[] b) {
@@ -244,9 +310,12 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
-    /** Stops the compute threads and unmaps the model file. */
+    /** Wakes callers waiting for a batched step (they throw), stops the compute threads and unmaps the model file. */
     @Override
     public void close() {
+        if (batcher != null) {
+            batcher.close();
+        }
         pool.close();
         file.close();
     }

@@ -1,7 +1,11 @@
 package io.kvcache.inference;
 
 /**
- * One generated token.
+ * One generated token. Immutable and thread-safe.
+ *
+ * <p>Streaming hands one event (and its text) to the consumer per token, so these are the
+ * allocations a steady generation makes per token: the forward pass itself allocates nothing
+ * (the decode loop reuses its logits buffer and token array).
  *
  * @param index 0 for the first generated token
  * @param tokenId vocabulary id

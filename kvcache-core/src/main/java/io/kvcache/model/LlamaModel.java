@@ -5,6 +5,7 @@ import io.kvcache.tensor.ComputePool;
 import io.kvcache.tensor.Kernels;
 import io.kvcache.tensor.WeightMatrix;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Llama-family forward pass: embeddings, per layer RMSNorm, Q/K/V projections (+ biases for
@@ -14,22 +15,26 @@ import java.util.Objects;
  * <p>Numerics follow llama.cpp's CPU path (float activations, RMSNorm sum in double, RoPE angles
  * advanced in float) so that logits match its reference outputs.
  *
- * <p>Thread-safe: {@link #forward} may run concurrently for different sequences; one sequence is
- * used by one thread at a time (the cache enforces it). Work inside one call is split across the
- * {@link ComputePool}.
+ * <p>Thread-safe: {@link #forward} and {@link #forwardBatch} may run concurrently for different
+ * sequences; one sequence is used by one thread at a time (the cache enforces it). Work inside one
+ * call is split across the {@link ComputePool}. Activation buffers come from a small pool (one set
+ * per concurrent pass, kept for passes of up to 32 rows), the attention loop body is reused and
+ * logits can go into the caller's array, so a steady decode step allocates nothing here.
  */
 public final class LlamaModel {
     private final ModelConfig config;
     private final LlamaWeights weights;
     private final ComputePool pool;
     private final float thetaScale;
-    private final ThreadLocal<float[]> attentionScratch = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> ATTENTION_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private final Activations.Pool activations;
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, ComputePool pool) {
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
         this.pool = Objects.requireNonNull(pool, "pool");
         this.thetaScale = (float) Math.pow(config.ropeBase(), -2.0 / config.ropeDimensions());
+        this.activations = new Activations.Pool(config);
     }
 
     public ModelConfig config() {
@@ -49,51 +54,206 @@ public final class LlamaModel {
      * @throws IllegalArgumentException for an empty batch or a token id outside the vocabulary
      */
     public float[] forward(KvSequence sequence, int[] tokens, boolean allLogits) {
+        int vocab = config.vocabularySize();
+        float[] logits = new float[allLogits ? tokens.length * vocab : vocab];
+        run(sequence, tokens, allLogits, logits);
+        return logits;
+    }
+
+    /**
+     * Like {@link #forward(KvSequence, int[], boolean)} with {@code allLogits = false}, but writes
+     * the last position's logits into {@code logitsOut[0 .. vocab)}. In steady state (the same few
+     * batch sizes, buffers warmed up) this allocates nothing in the model.
+     *
+     * @throws IllegalArgumentException for an empty batch, a token id outside the vocabulary or a
+     *     {@code logitsOut} shorter than the vocabulary
+     */
+    public void forward(KvSequence sequence, int[] tokens, float[] logitsOut) {
+        if (logitsOut.length < config.vocabularySize()) {
+            throw new IllegalArgumentException("logitsOut has " + logitsOut.length + " floats, the vocabulary "
+                    + config.vocabularySize() + "; pass an array of at least config().vocabularySize() floats");
+        }
+        run(sequence, tokens, false, logitsOut);
+    }
+
+    /**
+     * {@link #forward(KvSequence, int[], boolean)} into a caller's array: {@code logitsOut} must hold
+     * {@code tokens.length * vocab} floats when {@code allLogits}, else {@code vocab}.
+     *
+     * @throws IllegalArgumentException for an empty batch, a token id outside the vocabulary or a
+     *     {@code logitsOut} that is too short
+     */
+    public void forward(KvSequence sequence, int[] tokens, boolean allLogits, float[] logitsOut) {
+        long needed = (allLogits ? (long) tokens.length : 1L) * config.vocabularySize();
+        if (logitsOut.length < needed) {
+            throw new IllegalArgumentException("logitsOut has " + logitsOut.length + " floats, " + needed
+                    + " are needed; pass an array of (allLogits ? tokens.length : 1) * vocabularySize floats");
+        }
+        run(sequence, tokens, allLogits, logitsOut);
+    }
+
+    private void run(KvSequence sequence, int[] tokens, boolean allLogits, float[] logits) {
         int n = tokens.length;
         if (n == 0) {
             throw new IllegalArgumentException("cannot run an empty batch of tokens");
         }
         for (int t : tokens) {
-            if (t < 0 || t >= config.vocabularySize()) {
-                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, "
-                        + config.vocabularySize() + ")");
-            }
+            checkToken(t);
         }
-        int dim = config.embeddingLength();
         int start = sequence.length();
         sequence.reserve(n);
 
-        Activations a = new Activations(config, n);
-        for (int t = 0; t < n; t++) {
-            weights.tokenEmbedding().dequantizeRow(tokens[t], a.x, t * dim);
-        }
-        for (int l = 0; l < config.layers(); l++) {
-            layer(l, sequence, start, a);
-        }
-        sequence.advance(tokens);
-
-        WeightMatrix output = weights.output();
-        if (allLogits) {
+        Activations a = activations.take(n);
+        try {
+            a.n = n;
+            a.members = 1;
             for (int t = 0; t < n; t++) {
-                rmsNorm(a.xb, t * dim, a.x, t * dim, weights.outputNorm(), dim, config.rmsEpsilon());
+                a.rowSequence[t] = sequence;
+                a.rowPosition[t] = start + t;
+                a.rowMember[t] = 0;
+                a.rowToken[t] = tokens[t];
             }
-            float[] logits = new float[n * config.vocabularySize()];
-            Kernels.matmul(output, a.xb, n, logits, pool);
-            return logits;
+            compute(a);
+            RuntimeException failure = a.memberFailure[0];
+            if (failure != null) {
+                throw failure;
+            }
+            sequence.advance(tokens);
+            int dim = config.embeddingLength();
+            if (allLogits) {
+                for (int t = 0; t < n; t++) {
+                    rmsNorm(a.xb, t * dim, a.x, t * dim, weights.outputNorm(), dim, config.rmsEpsilon());
+                }
+                Kernels.matmul(weights.output(), a.xb, n, logits, pool);
+            } else {
+                rmsNorm(a.xb, 0, a.x, (n - 1) * dim, weights.outputNorm(), dim, config.rmsEpsilon());
+                Kernels.matvec(weights.output(), a.xb, 0, logits, 0, pool);
+            }
+        } finally {
+            activations.give(a);
         }
-        float[] last = new float[dim];
-        rmsNorm(last, 0, a.x, (n - 1) * dim, weights.outputNorm(), dim, config.rmsEpsilon());
-        float[] logits = new float[config.vocabularySize()];
-        Kernels.matvec(output, last, 0, logits, 0, pool);
-        return logits;
     }
 
-    private void layer(int l, KvSequence sequence, int start, Activations a) {
+    /**
+     * One decode step for {@code count} sequences at once: member {@code i} feeds the single token
+     * {@code tokens[i][0]} to {@code sequences[i]} at that sequence's own position. Every weight
+     * matrix is read once for the whole batch (matrix products with {@code n} = the members that
+     * are still in); RoPE, the K/V store and attention run per member. The sequences must be
+     * distinct.
+     *
+     * <p>Failure isolation: what goes wrong for one member (a token outside the vocabulary, a
+     * {@code reserve}, {@code store}, {@code attention} or {@code advance} that throws, e.g. cache
+     * full, context exceeded, preempted) is put in {@code failures[i]}; that member's sequence is
+     * left as a failed single-sequence {@link #forward} would leave it, and the other members go
+     * on. Members without a failure get their logits in {@code logitsOut[i]} and are advanced.
+     *
+     * @throws RuntimeException when the step as a whole fails (e.g. the compute pool was closed):
+     *     then no member without an entry in {@code failures} has a result (their reservations stay
+     *     pending, as after a failed {@link #forward}; the next reserve reuses them)
+     */
+    public void forwardBatch(int count, KvSequence[] sequences, int[][] tokens, float[][] logitsOut,
+            @Nullable RuntimeException[] failures) {
+        Activations a = activations.take(count);
+        try {
+            a.members = count;
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                failures[i] = null;
+                try {
+                    int[] token = tokens[i];
+                    if (token.length != 1) {
+                        throw new IllegalArgumentException("a batched decode step feeds one token per sequence, got "
+                                + token.length + "; run prompts through forward()");
+                    }
+                    checkToken(token[0]);
+                    if (logitsOut[i].length < config.vocabularySize()) {
+                        throw new IllegalArgumentException("logitsOut[" + i + "] is shorter than the vocabulary "
+                                + config.vocabularySize());
+                    }
+                    int position = sequences[i].length();
+                    sequences[i].reserve(1);
+                    a.rowSequence[n] = sequences[i];
+                    a.rowPosition[n] = position;
+                    a.rowMember[n] = i;
+                    a.rowToken[n] = token[0];
+                    n++;
+                } catch (RuntimeException e) {
+                    failures[i] = e;
+                }
+            }
+            a.n = n;
+            if (n == 0) {
+                return;
+            }
+            compute(a);
+            int dim = config.embeddingLength();
+            int vocab = config.vocabularySize();
+            for (int t = 0; t < n; t++) {
+                if (!a.rowFailed(t)) {
+                    try {
+                        a.rowSequence[t].advance(tokens[a.rowMember[t]]);
+                    } catch (RuntimeException e) {
+                        a.memberFailure[a.rowMember[t]] = e;
+                    }
+                }
+                rmsNorm(a.xb, t * dim, a.x, t * dim, weights.outputNorm(), dim, config.rmsEpsilon());
+            }
+            if (n == 1) {
+                // One member left: the same product as an unbatched step.
+                if (!a.rowFailed(0)) {
+                    Kernels.matvec(weights.output(), a.xb, 0, logitsOut[a.rowMember[0]], 0, pool);
+                }
+            } else {
+                if (a.logits.length < n * vocab) {
+                    a.logits = new float[a.capacity * vocab];
+                }
+                Kernels.matmul(weights.output(), a.xb, n, a.logits, pool);
+                for (int t = 0; t < n; t++) {
+                    if (!a.rowFailed(t)) {
+                        System.arraycopy(a.logits, t * vocab, logitsOut[a.rowMember[t]], 0, vocab);
+                    }
+                }
+            }
+            for (int i = 0; i < count; i++) {
+                if (failures[i] == null) {
+                    failures[i] = a.memberFailure[i];
+                }
+            }
+        } finally {
+            activations.give(a);
+        }
+    }
+
+    private void checkToken(int t) {
+        if (t < 0 || t >= config.vocabularySize()) {
+            throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, "
+                    + config.vocabularySize() + ")");
+        }
+    }
+
+    /** Embeddings, RoPE angles and every layer for the rows of {@code a}; stops early once every row failed. */
+    private void compute(Activations a) {
+        int dim = config.embeddingLength();
+        int pairs = config.ropeDimensions() / 2;
+        for (int t = 0; t < a.n; t++) {
+            weights.tokenEmbedding().dequantizeRow(a.rowToken[t], a.x, t * dim);
+            ropeAngles(a.rowPosition[t], a.ropeCos, a.ropeSin, t * pairs);
+        }
+        if (a.attentionTask == null) {
+            a.attentionTask = new AttentionTask(a, config.heads(), config.queryDim());
+        }
+        for (int l = 0; l < config.layers() && !a.allRowsFailed(); l++) {
+            layer(l, a);
+        }
+    }
+
+    private void layer(int l, Activations a) {
         LlamaWeights.Layer w = weights.layer(l);
         int n = a.n;
         int dim = config.embeddingLength();
         int qDim = config.queryDim();
         int kvDim = config.kvDim();
+        int pairs = config.ropeDimensions() / 2;
         float eps = config.rmsEpsilon();
 
         for (int t = 0; t < n; t++) {
@@ -106,22 +266,20 @@ public final class LlamaModel {
         addBias(a.k, w.bk(), n, kvDim);
         addBias(a.v, w.bv(), n, kvDim);
         for (int t = 0; t < n; t++) {
-            rope(a.q, t * qDim, config.heads(), start + t, a.ropeCos, a.ropeSin);
-            rope(a.k, t * kvDim, config.kvHeads(), start + t, a.ropeCos, a.ropeSin);
-            sequence.store(l, start + t, a.k, t * kvDim, a.v, t * kvDim);
+            rope(a.q, t * qDim, config.heads(), a.ropeCos, a.ropeSin, t * pairs);
+            rope(a.k, t * kvDim, config.kvHeads(), a.ropeCos, a.ropeSin, t * pairs);
+            if (!a.rowFailed(t)) {
+                try {
+                    a.rowSequence[t].store(l, a.rowPosition[t], a.k, t * kvDim, a.v, t * kvDim);
+                } catch (RuntimeException e) {
+                    fail(a, t, e);
+                }
+            }
         }
 
-        int heads = config.heads();
-        pool.parallelFor(n * heads, (from, to) -> {
-            float[] scratch = scratch(sequence.attentionScratchSize(heads));
-            for (int item = from; item < to; ) {
-                int t = item / heads;
-                int headFrom = item % heads;
-                int headTo = Math.min(heads, headFrom + (to - item));
-                sequence.attention(l, start + t, heads, a.q, t * qDim, a.att, t * qDim, headFrom, headTo, scratch);
-                item += headTo - headFrom;
-            }
-        });
+        AttentionTask attention = a.attentionTask;
+        attention.layer = l;
+        pool.parallelFor(n * config.heads(), attention);
 
         Kernels.matmul(w.wo(), a.att, n, a.tmp, pool);
         add(a.x, a.tmp, n * dim);
@@ -140,11 +298,64 @@ public final class LlamaModel {
         add(a.x, a.tmp, n * dim);
     }
 
-    private float[] scratch(int size) {
-        float[] s = attentionScratch.get();
+    /**
+     * Records a member's failure: its rows are skipped from now on (their products still run,
+     * harmlessly). A single-sequence pass has one member, so it ends with this failure.
+     */
+    private static void fail(Activations a, int row, RuntimeException e) {
+        int member = a.rowMember[row];
+        if (a.memberFailure[member] == null) {
+            a.memberFailure[member] = e;
+        }
+    }
+
+    /**
+     * Attention of every (row, head) item in a range, reused across layers and steps. A row whose
+     * member failed gets zeros; a failure inside attention drops only that row's member.
+     */
+    static final class AttentionTask implements ComputePool.RangeTask {
+        private final Activations a;
+        private final int heads;
+        private final int qDim;
+        int layer;
+
+        AttentionTask(Activations a, int heads, int qDim) {
+            this.a = a;
+            this.heads = heads;
+            this.qDim = qDim;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            for (int item = from; item < to; ) {
+                int t = item / heads;
+                int headFrom = item % heads;
+                int headTo = Math.min(heads, headFrom + (to - item));
+                KvSequence sequence = a.rowSequence[t];
+                int headDim = qDim / heads;
+                if (a.rowFailed(t)) {
+                    java.util.Arrays.fill(a.att, t * qDim + headFrom * headDim, t * qDim + headTo * headDim, 0f);
+                } else {
+                    try {
+                        float[] scratch = scratch(sequence.attentionScratchSize(heads));
+                        sequence.attention(layer, a.rowPosition[t], heads, a.q, t * qDim, a.att, t * qDim, headFrom,
+                                headTo, scratch);
+                    } catch (RuntimeException e) {
+                        synchronized (a) {
+                            fail(a, t, e);
+                        }
+                    }
+                }
+                item += headTo - headFrom;
+            }
+        }
+    }
+
+    private static float[] scratch(int size) {
+        float[] s = ATTENTION_SCRATCH.get();
         if (s.length < size) {
             s = new float[size];
-            attentionScratch.set(s);
+            ATTENTION_SCRATCH.set(s);
         }
         return s;
     }
@@ -163,39 +374,39 @@ public final class LlamaModel {
         }
     }
 
-    /** Rotates every head of one position in place. */
-    private void rope(float[] v, int off, int headCount, int position, float[] cos, float[] sin) {
+    /** Rotates every head of one position in place, with that position's angles at {@code cs[csOff ..]}. */
+    private void rope(float[] v, int off, int headCount, float[] cos, float[] sin, int csOff) {
         int headDim = config.headDim();
         int pairs = config.ropeDimensions() / 2;
-        ropeAngles(position, cos, sin);
         for (int h = 0; h < headCount; h++) {
             int base = off + h * headDim;
             if (config.ropeType() == RopeType.NORMAL) {
                 for (int i = 0; i < pairs; i++) {
                     float x0 = v[base + 2 * i];
                     float x1 = v[base + 2 * i + 1];
-                    v[base + 2 * i] = x0 * cos[i] - x1 * sin[i];
-                    v[base + 2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+                    v[base + 2 * i] = x0 * cos[csOff + i] - x1 * sin[csOff + i];
+                    v[base + 2 * i + 1] = x0 * sin[csOff + i] + x1 * cos[csOff + i];
                 }
             } else {
                 for (int i = 0; i < pairs; i++) {
                     float x0 = v[base + i];
                     float x1 = v[base + i + pairs];
-                    v[base + i] = x0 * cos[i] - x1 * sin[i];
-                    v[base + i + pairs] = x0 * sin[i] + x1 * cos[i];
+                    v[base + i] = x0 * cos[csOff + i] - x1 * sin[csOff + i];
+                    v[base + i + pairs] = x0 * sin[csOff + i] + x1 * cos[csOff + i];
                 }
             }
         }
     }
 
     /** Angles as llama.cpp computes them: theta starts at the position and is scaled in float per pair. */
-    private void ropeAngles(int position, float[] cos, float[] sin) {
+    private void ropeAngles(int position, float[] cos, float[] sin, int off) {
         float[] factors = weights.ropeFrequencyFactors();
         float theta = position * config.ropePositionScale();
-        for (int i = 0; i < cos.length; i++) {
+        int pairs = config.ropeDimensions() / 2;
+        for (int i = 0; i < pairs; i++) {
             float angle = factors == null ? theta : theta / factors[i];
-            cos[i] = (float) Math.cos(angle);
-            sin[i] = (float) Math.sin(angle);
+            cos[off + i] = (float) Math.cos(angle);
+            sin[off + i] = (float) Math.sin(angle);
             theta *= thetaScale;
         }
     }
@@ -214,37 +425,6 @@ public final class LlamaModel {
     private static void add(float[] x, float[] y, int n) {
         for (int i = 0; i < n; i++) {
             x[i] += y[i];
-        }
-    }
-
-    /** Per-call activation buffers for a batch of n tokens. */
-    private static final class Activations {
-        final int n;
-        final float[] x;
-        final float[] xb;
-        final float[] q;
-        final float[] k;
-        final float[] v;
-        final float[] att;
-        final float[] tmp;
-        final float[] hb;
-        final float[] hb2;
-        final float[] ropeCos;
-        final float[] ropeSin;
-
-        Activations(ModelConfig c, int n) {
-            this.n = n;
-            x = new float[n * c.embeddingLength()];
-            xb = new float[n * c.embeddingLength()];
-            q = new float[n * c.queryDim()];
-            k = new float[n * c.kvDim()];
-            v = new float[n * c.kvDim()];
-            att = new float[n * c.queryDim()];
-            tmp = new float[n * c.embeddingLength()];
-            hb = new float[n * c.feedForwardLength()];
-            hb2 = new float[n * c.feedForwardLength()];
-            ropeCos = new float[c.ropeDimensions() / 2];
-            ropeSin = new float[c.ropeDimensions() / 2];
         }
     }
 }

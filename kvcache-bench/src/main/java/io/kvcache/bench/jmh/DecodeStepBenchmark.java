@@ -27,7 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * One whole decode step (one token through every layer plus the logits) of a bench-110m-shaped
  * synthetic model held in memory, at a fixed depth: after each step the sequence is cut back, so
  * every step sees the same context. Run with {@code -prof gc}: {@code gc.alloc.rate.norm} is what
- * one generated token allocates.
+ * one generated token allocates ({@link #step} reuses its logits buffer as a generation does;
+ * {@link #stepFreshLogits} shows what the array-returning {@code forward} adds).
  *
  * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
@@ -57,6 +58,7 @@ public class DecodeStepBenchmark {
     private KvCache cache;
     private KvSequence sequence;
     private final int[] token = {400};
+    private float[] logits;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -71,6 +73,7 @@ public class DecodeStepBenchmark {
             prompt[i] = 300 + i;
         }
         engine.forward(sequence, prompt);
+        logits = new float[engine.config().vocabularySize()];
     }
 
     @TearDown(Level.Trial)
@@ -80,10 +83,19 @@ public class DecodeStepBenchmark {
         engine.close();
     }
 
+    /** A step into a reused logits buffer, as {@code Generator} decodes: what steady decoding costs. */
     @Benchmark
     public float[] step() {
-        float[] logits = engine.forward(sequence, token);
+        engine.forward(sequence, token, logits);
         sequence.truncate(depth);
         return logits;
+    }
+
+    /** A step through the array-returning {@code forward}: adds a fresh logits array per token. */
+    @Benchmark
+    public float[] stepFreshLogits() {
+        float[] fresh = engine.forward(sequence, token);
+        sequence.truncate(depth);
+        return fresh;
     }
 }

@@ -1,0 +1,127 @@
+package io.kvcache.inference;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.kvcache.cache.KvCache;
+import io.kvcache.cache.KvElementType;
+import io.kvcache.cache.KvSequence;
+import io.kvcache.gguf.GgmlType;
+import io.kvcache.gguf.GgufFile;
+import io.kvcache.model.SyntheticModel;
+import io.kvcache.tensor.ComputePool;
+import io.kvcache.tensor.Kernels;
+import io.kvcache.tensor.WeightMatrix;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The steady-state decode step (engine forward into a reused logits buffer, one token) allocates
+ * (next to) nothing on the calling thread, batched or not. Before this test existed a step
+ * allocated ~173 KB on bench-110m: fresh logits, fresh activations, lambdas and a history copy.
+ */
+class DecodeAllocationTest {
+    private static final int LAYERS = 4;
+    private static final int VOCAB = 4096;
+    private static final int WARM_UP = 300;
+    private static final int STEPS = 400;
+
+    /**
+     * What the engine and model layers may allocate per token: nothing, plus a little slack for
+     * JIT/OSR noise in the measurement itself.
+     */
+    private static final long OWN_BYTES_PER_TOKEN = 64;
+
+    /**
+     * Not ours: {@code PagedSequence.reserve} allocates an empty {@code int[0]} (16 bytes) per
+     * step when it needs no new block (io.kvcache.cache).
+     */
+    private static final long CACHE_BYTES_PER_TOKEN = 32;
+
+    /**
+     * Not ours either, covered by a tolerance measured below until the tensor rewrite lands:
+     * {@code Kernels.matmul}/{@code matvec} create a capturing lambda per call and
+     * {@code ComputePool.parallelFor} a {@code Job} per loop. A step makes 7 products and one
+     * attention loop per layer, plus the output product; each is allowed what one
+     * {@code Kernels.matmul} costs here. Once the kernels allocate nothing, the bound is
+     * {@link #OWN_BYTES_PER_TOKEN} + {@link #CACHE_BYTES_PER_TOKEN}.
+     */
+    private static final int KERNEL_CALLS_PER_TOKEN = 8 * LAYERS + 1;
+
+    @ParameterizedTest(name = "{0} maxBatchSize={1}")
+    @CsvSource({"F32, 1", "F32, 8", "Q8_0, 1", "Q8_0, 8"})
+    void steadyDecodeStepAllocatesNothingInEngineAndModel(GgmlType type, int maxBatchSize) {
+        java.lang.management.ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+        assumeTrue(bean instanceof com.sun.management.ThreadMXBean h && h.isThreadAllocatedMemorySupported(),
+                "this JVM cannot measure per-thread allocation");
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) bean;
+        threads.setThreadAllocatedMemoryEnabled(true);
+
+        byte[] gguf = SyntheticModel.builder().layers(LAYERS).embeddingLength(256).heads(8).kvHeads(4)
+                .feedForwardLength(512).vocabularySize(VOCAB).contextLength(1024).weightType(type).seed(11).build();
+        try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(gguf),
+                        new EngineOptions(2).withMaxBatchSize(maxBatchSize));
+             KvCache cache = engine.createKvCache(1024, KvElementType.F32);
+             KvSequence sequence = cache.newSequence()) {
+            int depth = 32;
+            int[] prompt = new int[depth];
+            for (int i = 0; i < depth; i++) {
+                prompt[i] = 10 + i;
+            }
+            engine.forward(sequence, prompt);
+            float[] logits = new float[VOCAB];
+            int[] token = {42};
+            for (int i = 0; i < WARM_UP; i++) {
+                step(engine, sequence, token, logits, depth);
+            }
+
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < STEPS; i++) {
+                step(engine, sequence, token, logits, depth);
+            }
+            long perToken = (threads.getCurrentThreadAllocatedBytes() - before) / STEPS;
+
+            long kernelBytes = KERNEL_CALLS_PER_TOKEN * bytesPerKernelCall(threads);
+            System.out.println("[DecodeAllocationTest] " + type + " maxBatchSize=" + maxBatchSize + ": " + perToken
+                    + " bytes per token; kernels' share " + kernelBytes);
+            long bound = OWN_BYTES_PER_TOKEN + CACHE_BYTES_PER_TOKEN + kernelBytes;
+            assertTrue(perToken <= bound, "a steady decode step allocated " + perToken + " bytes per token on the"
+                    + " calling thread, more than " + bound + " (" + OWN_BYTES_PER_TOKEN + " own + "
+                    + CACHE_BYTES_PER_TOKEN + " cache + " + kernelBytes + " for the tensor kernels' lambdas and jobs)");
+            // The reused buffer holds real logits: the same step twice gives the same values.
+            float[] again = new float[VOCAB];
+            sequence.truncate(depth);
+            engine.forward(sequence, token, again);
+            assertArrayEquals(logits, again);
+        }
+    }
+
+    /** What one parallel {@code Kernels.matmul} of one vector allocates on the caller, measured. */
+    private static long bytesPerKernelCall(com.sun.management.ThreadMXBean threads) {
+        int rows = 256;
+        int cols = 256;
+        WeightMatrix w = WeightMatrix.of(GgmlType.F32, MemorySegment.ofArray(new byte[rows * cols * Float.BYTES]), rows, cols);
+        float[] x = new float[cols];
+        float[] out = new float[rows];
+        try (ComputePool pool = ComputePool.create(2)) {
+            for (int i = 0; i < 20_000; i++) {
+                Kernels.matmul(w, x, 1, out, pool);
+            }
+            int calls = 2_000;
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                Kernels.matmul(w, x, 1, out, pool);
+            }
+            return (threads.getCurrentThreadAllocatedBytes() - before + calls - 1) / calls;
+        }
+    }
+
+    /** One token at a fixed depth: the sequence is cut back after each step so every step is alike. */
+    private static void step(InferenceEngine engine, KvSequence sequence, int[] token, float[] logits, int depth) {
+        engine.forward(sequence, token, logits);
+        sequence.truncate(depth);
+    }
+}
