@@ -33,6 +33,8 @@ final class PagedSequence implements KvSequence {
     private int[] table;
     private long[] chainHash;
     private int[] tokens = new int[64];
+    /** Blocks taken by one reserve before they are installed; reused so a decode step allocates nothing. Guarded by the cache lock. */
+    private int[] freshBlocks = new int[4];
     private int length;
     private int reservedEnd;
     private int hashedBlocks;
@@ -224,7 +226,10 @@ final class PagedSequence implements KvSequence {
                     + " blocks, more than the whole budget");
         }
         // Phase 1: get every block first, so a failure leaves the sequence untouched.
-        int[] fresh = new int[needed];
+        if (freshBlocks.length < needed) {
+            freshBlocks = new int[Math.max(needed, 2 * freshBlocks.length)];
+        }
+        int[] fresh = freshBlocks;
         int got = 0;
         try {
             while (got < needed) {

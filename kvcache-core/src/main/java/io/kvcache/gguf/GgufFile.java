@@ -87,15 +87,23 @@ public final class GgufFile implements AutoCloseable {
 
     /**
      * Parses GGUF bytes already in memory (tests, fuzzing, synthetic models). The segment is not
-     * copied and must stay valid while this file is used; {@link #close()} does not free it.
+     * copied and must stay valid while this file is used; {@link #close()} does not free it. Pass a
+     * native segment for speed (see {@link #read(byte[])}).
      */
     public static GgufFile read(MemorySegment bytes, String name) {
         return new GgufFile(name, null, null, bytes);
     }
 
-    /** Parses GGUF bytes held in a heap array. */
+    /**
+     * Parses GGUF bytes held in a heap array. The bytes are copied off-heap first (memory the
+     * garbage collector frees once the file is unreachable): the Vector API kernels are compiled to
+     * SIMD loads only for native segments (loads from an array-backed segment box every vector), and
+     * when one process mixes both kinds of segment the JIT's profile slows every kernel down.
+     */
     public static GgufFile read(byte[] bytes) {
-        return read(MemorySegment.ofArray(bytes), "<memory>");
+        MemorySegment copy = Arena.ofAuto().allocate(bytes.length, 64);
+        MemorySegment.copy(bytes, 0, copy, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+        return read(copy.asReadOnly(), "<memory>");
     }
 
     /** The file name (or a label for in-memory data). */

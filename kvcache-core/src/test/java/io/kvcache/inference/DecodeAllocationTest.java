@@ -28,6 +28,7 @@ class DecodeAllocationTest {
     private static final int VOCAB = 4096;
     private static final int WARM_UP = 300;
     private static final int STEPS = 400;
+    private static final int MAX_WINDOWS = 15;
 
     /**
      * What the engine and model layers may allocate per token: nothing, plus a little slack for
@@ -78,16 +79,21 @@ class DecodeAllocationTest {
                 step(engine, sequence, token, logits, depth);
             }
 
-            long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < STEPS; i++) {
-                step(engine, sequence, token, logits, depth);
-            }
-            long perToken = (threads.getCurrentThreadAllocatedBytes() - before) / STEPS;
-
             long kernelBytes = KERNEL_CALLS_PER_TOKEN * bytesPerKernelCall(threads);
+            long bound = OWN_BYTES_PER_TOKEN + CACHE_BYTES_PER_TOKEN + kernelBytes;
+            // Steady state is reached once C2 has compiled the vector kernels (interpreted and C1 code
+            // boxes vectors); how many steps that takes depends on the machine's load, so measure
+            // windows until one is steady, for at most MAX_WINDOWS.
+            long perToken = Long.MAX_VALUE;
+            for (int window = 0; window < MAX_WINDOWS && perToken > bound; window++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < STEPS; i++) {
+                    step(engine, sequence, token, logits, depth);
+                }
+                perToken = (threads.getCurrentThreadAllocatedBytes() - before) / STEPS;
+            }
             System.out.println("[DecodeAllocationTest] " + type + " maxBatchSize=" + maxBatchSize + ": " + perToken
                     + " bytes per token; kernels' share " + kernelBytes);
-            long bound = OWN_BYTES_PER_TOKEN + CACHE_BYTES_PER_TOKEN + kernelBytes;
             assertTrue(perToken <= bound, "a steady decode step allocated " + perToken + " bytes per token on the"
                     + " calling thread, more than " + bound + " (" + OWN_BYTES_PER_TOKEN + " own + "
                     + CACHE_BYTES_PER_TOKEN + " cache + " + kernelBytes + " for the tensor kernels' lambdas and jobs)");
@@ -103,7 +109,7 @@ class DecodeAllocationTest {
     private static long bytesPerKernelCall(com.sun.management.ThreadMXBean threads) {
         int rows = 256;
         int cols = 256;
-        WeightMatrix w = WeightMatrix.of(GgmlType.F32, MemorySegment.ofArray(new byte[rows * cols * Float.BYTES]), rows, cols);
+        WeightMatrix w = WeightMatrix.of(GgmlType.F32, java.lang.foreign.Arena.ofAuto().allocate((long) rows * cols * Float.BYTES), rows, cols);
         float[] x = new float[cols];
         float[] out = new float[rows];
         try (ComputePool pool = ComputePool.create(2)) {

@@ -342,17 +342,31 @@ final class VectorKernels implements Kernels {
         double sum = 0;
         int i = 0;
         FloatVector maxV = FloatVector.broadcast(SPECIES, max);
+        FloatVector shift = FloatVector.broadcast(SPECIES, Expf.SHIFT);
+        FloatVector log2e = FloatVector.broadcast(SPECIES, Expf.LOG2E);
+        FloatVector ln2Hi = FloatVector.broadcast(SPECIES, Expf.LN2_HI);
+        FloatVector ln2Lo = FloatVector.broadcast(SPECIES, Expf.LN2_LO);
         for (; i + LANES <= count; i += LANES) {
-            FloatVector v = exp(FloatVector.fromArray(SPECIES, x, from + i).sub(maxV));
-            if (v == null) {
+            // Expf.exp lane-wise, in line: a vector handed between methods may be boxed.
+            FloatVector v = FloatVector.fromArray(SPECIES, x, from + i).sub(maxV);
+            FloatVector z = v.fma(log2e, shift);
+            FloatVector n = z.sub(shift);
+            if (n.abs().compare(VectorOperators.GT, Expf.SCALE_LIMIT).anyTrue()) {
                 for (int j = from + i; j < from + i + LANES; j++) {
-                    x[j] = Expf.exp(x[j] - max);
+                    float e = Expf.exp(x[j] - max);
+                    x[j] = e;
+                    sum += e;
                 }
-                v = FloatVector.fromArray(SPECIES, x, from + i);
-            } else {
-                v.intoArray(x, from + i);
+                continue;
             }
-            sum += v.reduceLanes(VectorOperators.ADD);
+            FloatVector minusN = n.neg();
+            FloatVector b = minusN.fma(ln2Lo, minusN.fma(ln2Hi, v));
+            FloatVector k = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3f800000).reinterpretAsFloats();
+            FloatVector u = b.mul(b);
+            FloatVector j = b.fma(Expf.C4, Expf.C3).fma(u, b.fma(Expf.C2, Expf.C1)).fma(u, b.mul(Expf.C0));
+            FloatVector e = j.fma(k, k);
+            e.intoArray(x, from + i);
+            sum += e.reduceLanes(VectorOperators.ADD);
         }
         for (; i < count; i++) {
             float e = Expf.exp(x[from + i] - max);
@@ -360,27 +374,5 @@ final class VectorKernels implements Kernels {
             sum += e;
         }
         return sum;
-    }
-
-    private static FloatVector broadcast(float v) {
-        return FloatVector.broadcast(SPECIES, v);
-    }
-
-    /** {@link Expf#exp} lane-wise, or null when a lane needs its out-of-range path (then done per lane). */
-    private static FloatVector exp(FloatVector x) {
-        FloatVector z = x.fma(Expf.LOG2E, Expf.SHIFT);
-        FloatVector n = z.sub(Expf.SHIFT);
-        if (n.abs().compare(VectorOperators.GT, Expf.SCALE_LIMIT).anyTrue()) {
-            return null;
-        }
-        FloatVector minusN = n.neg();
-        FloatVector b = minusN.fma(broadcast(Expf.LN2_LO), minusN.fma(broadcast(Expf.LN2_HI), x));
-        IntVector e = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
-        FloatVector k = e.add(0x3f800000).reinterpretAsFloats();
-        FloatVector u = b.mul(b);
-        FloatVector bc4 = b.fma(Expf.C4, Expf.C3);
-        FloatVector bc2 = b.fma(Expf.C2, Expf.C1);
-        FloatVector j = bc4.fma(u, bc2).fma(u, b.mul(Expf.C0));
-        return j.fma(k, k);
     }
 }
