@@ -1,8 +1,10 @@
 package io.kvcache.tensor;
 
+import io.kvcache.tensor.internal.BlockMatrix;
 import io.kvcache.tensor.internal.VectorSupport;
 import io.kvcache.tensor.internal.vector.FloatDots;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Matrix products over {@link WeightMatrix} rows, split by rows across a {@link ComputePool}.
@@ -54,7 +56,14 @@ public final class Kernels {
     }
 
     /**
-     * {@code out[outOff + r] = w.dot(r, x, xOff)} for every row {@code r}.
+     * {@code out[outOff + r] = w.dot(r, x, xOff)} for every row {@code r}: the decode kernel.
+     *
+     * <p>The rows are split into one contiguous range per pool thread (each thread streams its
+     * own part of the matrix); within a range the matrix's multi-row kernel
+     * ({@link BlockMatrix#dotRows}) runs. Allocates nothing in steady state: the loop body handed
+     * to the pool is a per-calling-thread {@link MatvecTask} whose fields are set for the call
+     * and cleared after it (so no matrix or array stays reachable from it), and the pool reuses
+     * its loop state (see {@link ComputePool}).
      *
      * @throws IndexOutOfBoundsException when {@code x} or {@code out} is too short
      */
@@ -63,16 +72,57 @@ public final class Kernels {
         Objects.checkFromIndexSize(xOff, w.cols(), x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
         if ((long) rows * w.cols() < MIN_PARALLEL_ELEMENTS) {
-            for (int r = 0; r < rows; r++) {
-                out[outOff + r] = w.dot(r, x, xOff);
-            }
+            matvecRows(w, x, xOff, out, outOff, 0, rows);
             return;
         }
-        pool.parallelFor(rows, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                out[outOff + r] = w.dot(r, x, xOff);
-            }
-        });
+        MatvecTask task = MatvecTask.TASKS.get();
+        if (task.w != null) {
+            task = new MatvecTask(); // re-entered on this thread (from a body); never in practice
+        }
+        task.w = w;
+        task.x = x;
+        task.xOff = xOff;
+        task.out = out;
+        task.outOff = outOff;
+        try {
+            pool.parallelFor(rows, task);
+        } finally {
+            task.w = null;
+            task.x = null;
+            task.out = null;
+        }
+    }
+
+    private static void matvecRows(WeightMatrix w, float[] x, int xOff, float[] out, int outOff, int from, int to) {
+        if (w instanceof BlockMatrix block) {
+            block.dotRows(from, to - from, x, xOff, out, outOff + from);
+            return;
+        }
+        for (int r = from; r < to; r++) {
+            out[outOff + r] = w.dot(r, x, xOff);
+        }
+    }
+
+    /**
+     * The body of one {@link #matvec} on the pool: mutable fields instead of a capturing lambda,
+     * one instance per calling thread, so dispatching a product allocates nothing. Confined to
+     * its calling thread between {@code parallelFor}'s start and end (the pool's hand-off
+     * publishes the fields to the workers).
+     */
+    private static final class MatvecTask implements ComputePool.RangeTask {
+        static final ThreadLocal<MatvecTask> TASKS = ThreadLocal.withInitial(MatvecTask::new);
+
+        @Nullable WeightMatrix w;
+        float @Nullable [] x;
+        int xOff;
+        float @Nullable [] out;
+        int outOff;
+
+        @Override
+        public void run(int from, int to) {
+            matvecRows(Objects.requireNonNull(w), Objects.requireNonNull(x), xOff, Objects.requireNonNull(out), outOff,
+                    from, to);
+        }
     }
 
     /**

@@ -50,6 +50,14 @@ public class MatvecBenchmark {
     @Param({"1"})
     public int batch;
 
+    /**
+     * {@code current}: {@link Kernels#matvec} / {@link Kernels#matmul} as they are;
+     * {@code rowwise}: the pre-issue-7 matvec (one {@link WeightMatrix#dot} per row, a capturing
+     * lambda per call), kept to measure old against new in the same run. Batch 1 only.
+     */
+    @Param({"current"})
+    public String path;
+
     private WeightMatrix matrix;
     private float[] x;
     private float[] out;
@@ -83,11 +91,21 @@ public class MatvecBenchmark {
 
     @Benchmark
     public float[] product() {
-        if (batch == 1) {
+        if (batch == 1 && path.equals("rowwise")) {
+            rowwise(matrix, x, out, pool);
+        } else if (batch == 1) {
             Kernels.matvec(matrix, x, 0, out, 0, pool);
         } else {
             Kernels.matmul(matrix, x, batch, out, pool);
         }
         return out;
+    }
+
+    private static void rowwise(WeightMatrix w, float[] x, float[] out, ComputePool pool) {
+        pool.parallelFor(w.rows(), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                out[r] = w.dot(r, x, 0);
+            }
+        });
     }
 }

@@ -71,6 +71,38 @@ public abstract class BlockMatrix implements WeightMatrix {
         return vectorDot(rowOffset(row), x, xOffset);
     }
 
+    /**
+     * {@code out[outOffset + i] = dot(firstRow + i, x, xOffset)} for {@code i} in
+     * {@code [0, count)}: the matrix-vector kernel. Types with a multi-row kernel process several
+     * rows per pass over {@code x} (each activation load shared by the rows, one accumulator chain
+     * per row); results equal {@link #dot} up to float rounding. Allocates nothing.
+     *
+     * @throws IndexOutOfBoundsException when a row or an array range is out of bounds
+     */
+    public final void dotRows(int firstRow, int count, float[] x, int xOffset, float[] out, int outOffset) {
+        Objects.checkFromIndexSize(firstRow, count, rows);
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        Objects.checkFromIndexSize(outOffset, count, out.length);
+        if (VectorSupport.ENABLED) {
+            vectorDotRows(firstRow * rowBytes, count, x, xOffset, out, outOffset);
+        } else {
+            long offset = firstRow * rowBytes;
+            for (int i = 0; i < count; i++, offset += rowBytes) {
+                out[outOffset + i] = scalarDot(offset, x, xOffset);
+            }
+        }
+    }
+
+    /**
+     * The vector kernel over {@code count} consecutive rows starting at byte {@code offset};
+     * arguments are checked. The default runs {@link #vectorDot(long, float[], int)} per row.
+     */
+    protected void vectorDotRows(long offset, int count, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int i = 0; i < count; i++, offset += rowBytes) {
+            out[outOffset + i] = vectorDot(offset, x, xOffset);
+        }
+    }
+
     protected final long rowOffset(int row) {
         Objects.checkIndex(row, rows);
         return row * rowBytes;
