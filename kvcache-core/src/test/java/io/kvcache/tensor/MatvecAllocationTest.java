@@ -61,16 +61,19 @@ class MatvecAllocationTest {
         assertTrue(bytes[1] <= TOLERANCE, what + ": " + CALLS + " calls allocated " + bytes[1] + " bytes on the workers");
     }
 
-    @ParameterizedTest(name = "{0} {1}x{2} on {3} threads")
+    @ParameterizedTest(name = "{0} {1}x{2} on {3} threads, quantized activations {4}")
     @CsvSource({
-        "Q8_0, 256, 256, 2", // above the parallel threshold: the pool path
-        "Q4_0, 67, 512, 2",  // odd row count, split across the threads
-        "F32, 300, 128, 2",
-        "Q6_K, 64, 512, 2",
-        "Q8_0, 256, 256, 1", // one thread: inline in the pool
-        "Q8_0, 5, 64, 2",    // below the parallel threshold: on the caller alone
+        "Q8_0, 256, 256, 2, false", // above the parallel threshold: the pool path
+        "Q4_0, 67, 512, 2, false",  // odd row count, split across the threads
+        "F32, 300, 128, 2, false",
+        "Q6_K, 64, 512, 2, false",
+        "Q8_0, 256, 256, 1, false", // one thread: inline in the pool
+        "Q8_0, 5, 64, 2, false",    // below the parallel threshold: on the caller alone
+        "Q8_0, 256, 256, 2, true",  // the integer kernels and their activation scratch
+        "Q4_0, 67, 512, 2, true",
+        "Q4_0, 5, 64, 1, true",
     })
-    void matvecAllocatesNothingInSteadyState(GgmlType type, int rows, int cols, int threads) {
+    void matvecAllocatesNothingInSteadyState(GgmlType type, int rows, int cols, int threads, boolean quantized) {
         // Off-heap like a memory-mapped model (the Vector API boxes float loads from byte[]-backed segments).
         byte[] bytes = Quantizer.randomBlocks(type, rows * cols / type.blockSize(), new SplittableRandom(rows * 31L + cols));
         MemorySegment data = arena.allocate(bytes.length);
@@ -82,12 +85,18 @@ class MatvecAllocationTest {
             x[i] = (float) rng.nextDouble(-1, 1);
         }
         float[] out = new float[rows];
+        float[] expected = new float[rows];
+        boolean before = Kernels.quantizeActivations;
+        Kernels.quantizeActivations = quantized;
         try (ComputePool pool = ComputePool.create(threads)) {
+            Kernels.matvec(m, x, 0, expected, 0, pool);
             out[rows - 1] = Float.NaN;
             assertAllocatesNothing(() -> Kernels.matvec(m, x, 0, out, 0, pool), type + " " + rows + "x" + cols);
             for (int r = 0; r < rows; r++) {
-                assertEquals(m.dot(r, x, 0), out[r], 1e-4f * (1 + Math.abs(out[r])), "row " + r + " was computed");
+                assertEquals(expected[r], out[r], 1e-5f * (1 + Math.abs(expected[r])), "row " + r + " was computed");
             }
+        } finally {
+            Kernels.quantizeActivations = before;
         }
     }
 

@@ -5,6 +5,8 @@ import io.kvcache.tensor.ComputePool;
 import io.kvcache.tensor.Kernels;
 import io.kvcache.tensor.Quantizer;
 import io.kvcache.tensor.WeightMatrix;
+import io.kvcache.tensor.internal.BlockMatrix;
+import io.kvcache.tensor.internal.QuantizedActivations;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
@@ -53,7 +55,10 @@ public class MatvecBenchmark {
     /**
      * {@code current}: {@link Kernels#matvec} / {@link Kernels#matmul} as they are;
      * {@code rowwise}: the pre-issue-7 matvec (one {@link WeightMatrix#dot} per row, a capturing
-     * lambda per call), kept to measure old against new in the same run. Batch 1 only.
+     * lambda per call), kept to measure old against new in the same run; {@code int8}: the
+     * integer kernels on the activation quantized to Q8_0 (Q8_0 and Q4_0 only; what
+     * {@code -Dkvcache.matvec.quantizeActivations=true} switches on in {@code Kernels.matvec}),
+     * quantization included. Batch 1 only.
      */
     @Param({"current"})
     public String path;
@@ -63,6 +68,7 @@ public class MatvecBenchmark {
     private float[] out;
     private ComputePool pool;
     private Arena arena;
+    private final QuantizedActivations activations = new QuantizedActivations();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -93,6 +99,10 @@ public class MatvecBenchmark {
     public float[] product() {
         if (batch == 1 && path.equals("rowwise")) {
             rowwise(matrix, x, out, pool);
+        } else if (batch == 1 && path.equals("int8")) {
+            BlockMatrix block = (BlockMatrix) matrix;
+            activations.quantize(x, 0, block.cols());
+            pool.parallelFor(block.rows(), (from, to) -> block.dotRowsQuantized(from, to - from, activations, out, from));
         } else if (batch == 1) {
             Kernels.matvec(matrix, x, 0, out, 0, pool);
         } else {

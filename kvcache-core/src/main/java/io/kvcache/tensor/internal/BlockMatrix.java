@@ -103,6 +103,41 @@ public abstract class BlockMatrix implements WeightMatrix {
         }
     }
 
+    /**
+     * True when this type has a {@link #dotRowsQuantized} kernel: Q8_0 and Q4_0 with the Vector
+     * API on, which multiply in integers against the activation quantized to Q8_0 like llama.cpp
+     * (results differ from {@link #dot} by that quantization, within llama.cpp's own tolerance
+     * for these types).
+     */
+    public boolean quantizesActivations() {
+        return false;
+    }
+
+    /**
+     * Like {@link #dotRows}, against {@code x} quantized by {@link QuantizedActivations#quantize};
+     * only for types where {@link #quantizesActivations()} is true. Allocates nothing.
+     *
+     * @throws IllegalStateException when this type has no such kernel
+     * @throws IndexOutOfBoundsException when a row or the output range is out of bounds, or
+     *     {@code x} does not hold {@link #cols()} elements
+     */
+    public final void dotRowsQuantized(int firstRow, int count, QuantizedActivations x, float[] out, int outOffset) {
+        if (!quantizesActivations()) {
+            throw new IllegalStateException(this + " has no kernel for quantized activations; use dotRows");
+        }
+        Objects.checkFromIndexSize(firstRow, count, rows);
+        Objects.checkFromIndexSize(outOffset, count, out.length);
+        if (x.length() != cols) {
+            throw new IndexOutOfBoundsException("quantized activations hold " + x.length() + " elements, the rows " + cols);
+        }
+        quantizedDotRows(firstRow * rowBytes, count, x, out, outOffset);
+    }
+
+    /** The kernel behind {@link #dotRowsQuantized}; arguments are checked. */
+    protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
+        throw new IllegalStateException(this + " has no kernel for quantized activations");
+    }
+
     protected final long rowOffset(int row) {
         Objects.checkIndex(row, rows);
         return row * rowBytes;
