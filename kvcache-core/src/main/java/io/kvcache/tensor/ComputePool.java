@@ -15,6 +15,14 @@ import org.jspecify.annotations.Nullable;
  * workers spin briefly (about {@value #SPIN_NANOS} ns) for the next loop before parking, which
  * keeps the cost of a loop over tiny work to a few microseconds during token generation.
  *
+ * <p><b>Allocation-free:</b> a loop allocates nothing in steady state. Its state (body, size,
+ * counters) lives in one object reused by every loop, with a generation number in the word
+ * through which ranges are claimed, so a worker still finishing an old loop cannot claim a range
+ * of a new one. The body is the only per-call object; pass one that is not a fresh capturing
+ * lambda (a field, or an object with mutable fields like {@link Kernels#matvec}'s) to make the
+ * whole call allocation-free. The lock is held across the loop, and after it the pool keeps no
+ * reference to the body.
+ *
  * <p>Thread-safe. Calls to {@link #parallelFor} from different threads are <b>serialized</b>
  * (one loop runs at a time). A <b>nested</b> call (from inside a body, on any of the pool's
  * threads) runs its whole range inline on the calling thread instead of deadlocking.
@@ -22,6 +30,9 @@ import org.jspecify.annotations.Nullable;
  * {@link #parallelFor} on a closed pool throws {@link IllegalStateException}.
  */
 public final class ComputePool implements AutoCloseable {
+    /** The range counter of a loop has 16 bits. */
+    static final int MAX_THREADS = 0xFFFF;
+
     /** How long an idle worker spins before parking. */
     static final long SPIN_NANOS = 50_000;
 
@@ -152,8 +163,8 @@ public final class ComputePool implements AutoCloseable {
     }
 
     private ComputePool(int threads, boolean shared) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS + "], got " + threads);
         }
         this.threads = threads;
         this.shared = shared;
@@ -174,7 +185,7 @@ public final class ComputePool implements AutoCloseable {
      * A new pool of {@code threads} threads in total, counting the caller: {@code threads - 1}
      * workers are started; 1 runs everything on the caller.
      *
-     * @throws IllegalArgumentException when {@code threads < 1}
+     * @throws IllegalArgumentException when {@code threads < 1} or above 65535
      */
     public static ComputePool create(int threads) {
         return new ComputePool(threads, false);

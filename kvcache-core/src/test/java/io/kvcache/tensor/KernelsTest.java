@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.kvcache.gguf.GgmlType;
+import io.kvcache.tensor.internal.BlockMatrix;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -108,6 +110,30 @@ class KernelsTest {
                 assertEquals(one[r], outs[i * 61 + r], 2e-5 * magnitude, "vector " + i + " row " + r);
             }
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.kvcache.tensor.WeightMatrixTest#types")
+    void dotRowsOverAnyRangeEqualsTheRowDots(GgmlType type) {
+        int cols = type.blockSize() == 256 ? 512 : 96;
+        byte[][] bytes = new byte[1][];
+        BlockMatrix m = (BlockMatrix) WeightMatrixTest.randomMatrix(type, 13, cols, type.id() + 5L, bytes);
+        float[] x = randomVector(cols + 2, 9);
+        for (int[] range : new int[][] {{0, 13}, {0, 1}, {5, 7}, {12, 1}, {3, 0}}) {
+            float[] out = new float[range[1] + 3];
+            Arrays.fill(out, 99f);
+            m.dotRows(range[0], range[1], x, 2, out, 2);
+            assertEquals(99f, out[0]);
+            assertEquals(99f, out[1]);
+            assertEquals(99f, out[range[1] + 2]);
+            for (int i = 0; i < range[1]; i++) {
+                float expected = m.dot(range[0] + i, x, 2);
+                assertEquals(expected, out[2 + i], 1e-5f * (1 + Math.abs(expected)), type + " row " + (range[0] + i));
+            }
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRows(10, 4, x, 0, new float[4], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRows(0, 4, x, 3, new float[4], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRows(0, 4, x, 0, new float[4], 1));
     }
 
     @Test
