@@ -73,9 +73,9 @@ public abstract class BlockMatrix implements WeightMatrix {
 
     /**
      * {@code out[outOffset + i] = dot(firstRow + i, x, xOffset)} for {@code i} in
-     * {@code [0, count)}: the matrix-vector kernel. Types with a multi-row kernel process several
-     * rows per pass over {@code x} (each activation load shared by the rows, one accumulator chain
-     * per row); results equal {@link #dot} up to float rounding. Allocates nothing.
+     * {@code [0, count)}: the matrix-vector kernel over a contiguous range of rows (the unit a
+     * pool thread streams). Types may override {@link #vectorDotRows} with a kernel that works on
+     * several rows at once; results equal {@link #dot} up to float rounding. Allocates nothing.
      *
      * @throws IndexOutOfBoundsException when a row or an array range is out of bounds
      */
