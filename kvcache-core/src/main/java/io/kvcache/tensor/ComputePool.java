@@ -1,6 +1,7 @@
 package io.kvcache.tensor;
 
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -14,6 +15,14 @@ import org.jspecify.annotations.Nullable;
  * workers spin briefly (about {@value #SPIN_NANOS} ns) for the next loop before parking, which
  * keeps the cost of a loop over tiny work to a few microseconds during token generation.
  *
+ * <p><b>Allocation-free:</b> a loop allocates nothing in steady state. Its state (body, size,
+ * counters) lives in one object reused by every loop, with a generation number in the word
+ * through which ranges are claimed, so a worker still finishing an old loop cannot claim a range
+ * of a new one. The body is the only per-call object; pass one that is not a fresh capturing
+ * lambda (a field, or an object with mutable fields like {@link Kernels#matvec}'s) to make the
+ * whole call allocation-free. The lock is held across the loop, and after it the pool keeps no
+ * reference to the body.
+ *
  * <p>Thread-safe. Calls to {@link #parallelFor} from different threads are <b>serialized</b>
  * (one loop runs at a time). A <b>nested</b> call (from inside a body, on any of the pool's
  * threads) runs its whole range inline on the calling thread instead of deadlocking.
@@ -21,6 +30,9 @@ import org.jspecify.annotations.Nullable;
  * {@link #parallelFor} on a closed pool throws {@link IllegalStateException}.
  */
 public final class ComputePool implements AutoCloseable {
+    /** The range counter of a loop has 16 bits. */
+    static final int MAX_THREADS = 0xFFFF;
+
     /** How long an idle worker spins before parking. */
     static final long SPIN_NANOS = 50_000;
 
@@ -34,46 +46,99 @@ public final class ComputePool implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     /** Set while a thread of this pool (worker or caller) runs a body, to detect nesting. */
     private final ThreadLocal<Boolean> inBody = ThreadLocal.withInitial(() -> Boolean.FALSE);
-    private volatile @Nullable Job current;
+    /** The one loop state, reused by every loop (see {@link Loop}). */
+    private final Loop loop = new Loop();
     private volatile boolean closed;
     /** One flag per worker: true while it is parked (or about to park) and needs an unpark. */
     private final boolean[] parked;
     private final Object parkedLock = new Object();
 
     /**
-     * One loop. A fresh object per loop so that a worker still finishing an old loop can never
-     * claim a range of the next one.
+     * The state of the running loop, one object reused by every loop so that a loop allocates
+     * nothing. All claims go through one 64-bit word, {@code control}: the loop's generation
+     * (high 32 bits), its number of ranges (bits 16-31) and the next unclaimed range (bits 0-15).
+     * A range is claimed by a compare-and-set of that word, so a claim made with a generation that
+     * has since ended fails: a worker that is slow to notice the end of a loop can never claim a
+     * range of the next one. Body and {@code n} are written by the caller before it publishes the
+     * new generation, and a claimant reads them only after its claim succeeded; as the loop cannot
+     * finish while a claimed range is running, the caller cannot overwrite them meanwhile.
      */
-    private static final class Job {
-        private static final AtomicIntegerFieldUpdater<Job> NEXT = AtomicIntegerFieldUpdater.newUpdater(Job.class, "next");
-        private static final AtomicIntegerFieldUpdater<Job> PENDING = AtomicIntegerFieldUpdater.newUpdater(Job.class, "pending");
+    private static final class Loop {
+        private static final VarHandle CONTROL;
+        private static final VarHandle PENDING;
 
-        final RangeTask body;
-        final int n;
-        final int parts;
-        final Thread caller;
-        volatile int next;
-        volatile int pending;
-        volatile @Nullable Throwable failure;
-
-        Job(RangeTask body, int n, int parts, Thread caller) {
-            this.body = body;
-            this.n = n;
-            this.parts = parts;
-            this.caller = caller;
-            this.pending = parts;
+        static {
+            try {
+                MethodHandles.Lookup lookup = MethodHandles.lookup();
+                CONTROL = lookup.findVarHandle(Loop.class, "control", long.class);
+                PENDING = lookup.findVarHandle(Loop.class, "pending", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
         }
 
-        /** Claims and runs ranges until none are left. */
-        void work(ThreadLocal<Boolean> inBody) {
-            int i;
-            while ((i = NEXT.getAndIncrement(this)) < parts) {
-                int from = (int) ((long) n * i / parts);
-                int to = (int) ((long) n * (i + 1) / parts);
+        /** Generation, range count and next range, see the class comment. */
+        volatile long control;
+        /** Ranges of the current generation not yet finished. */
+        volatile int pending;
+        @Nullable RangeTask body;
+        int n;
+        @Nullable Thread caller;
+        volatile @Nullable Throwable failure;
+
+        static int generation(long control) {
+            return (int) (control >>> 32);
+        }
+
+        static int parts(long control) {
+            return (int) (control >>> 16) & 0xFFFF;
+        }
+
+        static int next(long control) {
+            return (int) control & 0xFFFF;
+        }
+
+        /** Starts the next generation; only the caller holding the pool's lock calls this. */
+        void start(RangeTask body, int n, int parts, Thread caller) {
+            this.body = body;
+            this.n = n;
+            this.caller = caller;
+            this.failure = null;
+            this.pending = parts;
+            long generation = generation(control) + 1L;
+            control = (generation & 0xFFFF_FFFFL) << 32 | (long) parts << 16; // publishes the fields above
+        }
+
+        /** Drops the references to the finished loop's body and caller. */
+        void clear() {
+            body = null;
+            caller = null;
+        }
+
+        /** Claims and runs ranges of generation {@code generation} until none are left. */
+        void work(int generation, ThreadLocal<Boolean> inBody) {
+            while (true) {
+                long c = control;
+                if (generation(c) != generation) {
+                    return;
+                }
+                int i = next(c);
+                int parts = parts(c);
+                if (i >= parts) {
+                    return;
+                }
+                if (!CONTROL.compareAndSet(this, c, c + 1)) {
+                    continue;
+                }
+                RangeTask task = body;
+                Thread waiter = caller;
+                int size = n;
+                int from = (int) ((long) size * i / parts);
+                int to = (int) ((long) size * (i + 1) / parts);
                 try {
-                    if (failure == null) {
+                    if (failure == null && task != null) {
                         inBody.set(Boolean.TRUE);
-                        body.run(from, to);
+                        task.run(from, to);
                     }
                 } catch (Throwable t) {
                     synchronized (this) {
@@ -83,8 +148,8 @@ public final class ComputePool implements AutoCloseable {
                     }
                 } finally {
                     inBody.set(Boolean.FALSE);
-                    if (PENDING.decrementAndGet(this) == 0) {
-                        LockSupport.unpark(caller);
+                    if ((int) PENDING.getAndAdd(this, -1) == 1) {
+                        LockSupport.unpark(waiter);
                     }
                 }
             }
@@ -98,8 +163,8 @@ public final class ComputePool implements AutoCloseable {
     }
 
     private ComputePool(int threads, boolean shared) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS + "], got " + threads);
         }
         this.threads = threads;
         this.shared = shared;
@@ -120,7 +185,7 @@ public final class ComputePool implements AutoCloseable {
      * A new pool of {@code threads} threads in total, counting the caller: {@code threads - 1}
      * workers are started; 1 runs everything on the caller.
      *
-     * @throws IllegalArgumentException when {@code threads < 1}
+     * @throws IllegalArgumentException when {@code threads < 1} or above 65535
      */
     public static ComputePool create(int threads) {
         return new ComputePool(threads, false);
@@ -164,14 +229,14 @@ public final class ComputePool implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("compute pool is closed; create a new one");
             }
-            Job job = new Job(body, n, Math.min(n, threads), Thread.currentThread());
-            current = job;
+            loop.start(body, n, Math.min(n, threads), Thread.currentThread());
             wakeWorkers();
-            job.work(inBody);
-            awaitDone(job);
-            current = null; // releases the body; idle workers wait for the next job
-            Throwable failure = job.failure;
+            loop.work(Loop.generation(loop.control), inBody);
+            awaitDone();
+            Throwable failure = loop.failure;
+            loop.clear(); // releases the body; no range of this generation is left to run it
             if (failure != null) {
+                loop.failure = null;
                 throw rethrow(failure);
             }
         } finally {
@@ -203,13 +268,13 @@ public final class ComputePool implements AutoCloseable {
         }
     }
 
-    private static void awaitDone(Job job) {
+    private void awaitDone() {
         long spinUntil = System.nanoTime() + SPIN_NANOS;
-        while (job.pending != 0) {
+        while (loop.pending != 0) {
             if (System.nanoTime() < spinUntil) {
                 Thread.onSpinWait();
             } else {
-                LockSupport.park(job);
+                LockSupport.park(loop);
             }
         }
     }
@@ -225,24 +290,24 @@ public final class ComputePool implements AutoCloseable {
     }
 
     private void workerLoop(int index) {
-        Job seen = null;
+        int seen = 0; // the generation before the first loop: a loop started before this thread ran is still seen
         while (!closed) {
-            Job job = current;
-            if (job != null && job != seen) {
-                seen = job;
-                job.work(inBody);
+            int generation = Loop.generation(loop.control);
+            if (generation != seen) {
+                seen = generation;
+                loop.work(generation, inBody);
                 continue;
             }
             long spinUntil = System.nanoTime() + SPIN_NANOS;
-            while (current == job && !closed && System.nanoTime() < spinUntil) {
+            while (Loop.generation(loop.control) == seen && !closed && System.nanoTime() < spinUntil) {
                 Thread.onSpinWait();
             }
-            if (current == job && !closed) {
+            if (Loop.generation(loop.control) == seen && !closed) {
                 synchronized (parkedLock) {
                     parked[index] = true;
                 }
                 // Re-check after publishing the flag: a loop started in between unparks us.
-                if (current == job && !closed) {
+                if (Loop.generation(loop.control) == seen && !closed) {
                     LockSupport.park(this);
                 }
                 synchronized (parkedLock) {
@@ -269,7 +334,6 @@ public final class ComputePool implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
-            current = null;
         } finally {
             lock.unlock();
         }

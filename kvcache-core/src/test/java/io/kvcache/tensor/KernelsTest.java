@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.kvcache.gguf.GgmlType;
+import io.kvcache.tensor.internal.BlockMatrix;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -85,10 +87,15 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Batched and one-vector products agree up to float rounding (they may sum in different
+     * orders: matvec runs the multi-row kernels, matmul its own tiles), on every row.
+     */
     @Test
-    void matmulEqualsRepeatedMatvecExactly() {
+    void matmulAgreesWithRepeatedMatvec() {
         byte[][] bytes = new byte[1][];
         WeightMatrix m = WeightMatrixTest.randomMatrix(GgmlType.Q8_0, 61, 1024, 5, bytes);
+        float[] w = ReferenceDequant.dequantize(GgmlType.Q8_0, bytes[0], 61 * 1024);
         float[] xs = randomVector(9 * 1024, 9);
         float[] outs = new float[9 * 61];
         Kernels.matmul(m, xs, 9, outs, pools[2]);
@@ -96,9 +103,37 @@ class KernelsTest {
         for (int i = 0; i < 9; i++) {
             Kernels.matvec(m, xs, i * 1024, one, 0, pools[1]);
             for (int r = 0; r < 61; r++) {
-                assertEquals(one[r], outs[i * 61 + r], 0f, "vector " + i + " row " + r);
+                double magnitude = 0;
+                for (int c = 0; c < 1024; c++) {
+                    magnitude += Math.abs((double) w[r * 1024 + c] * xs[i * 1024 + c]);
+                }
+                assertEquals(one[r], outs[i * 61 + r], 2e-5 * magnitude, "vector " + i + " row " + r);
             }
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.kvcache.tensor.WeightMatrixTest#types")
+    void dotRowsOverAnyRangeEqualsTheRowDots(GgmlType type) {
+        int cols = type.blockSize() == 256 ? 512 : 96;
+        byte[][] bytes = new byte[1][];
+        BlockMatrix m = (BlockMatrix) WeightMatrixTest.randomMatrix(type, 13, cols, type.id() + 5L, bytes);
+        float[] x = randomVector(cols + 2, 9);
+        for (int[] range : new int[][] {{0, 13}, {0, 1}, {5, 7}, {12, 1}, {3, 0}}) {
+            float[] out = new float[range[1] + 3];
+            Arrays.fill(out, 99f);
+            m.dotRows(range[0], range[1], x, 2, out, 2);
+            assertEquals(99f, out[0]);
+            assertEquals(99f, out[1]);
+            assertEquals(99f, out[range[1] + 2]);
+            for (int i = 0; i < range[1]; i++) {
+                float expected = m.dot(range[0] + i, x, 2);
+                assertEquals(expected, out[2 + i], 1e-5f * (1 + Math.abs(expected)), type + " row " + (range[0] + i));
+            }
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRows(10, 4, x, 0, new float[4], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRows(0, 4, x, 3, new float[4], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRows(0, 4, x, 0, new float[4], 1));
     }
 
     @Test

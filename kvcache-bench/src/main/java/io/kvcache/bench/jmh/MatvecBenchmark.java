@@ -5,6 +5,8 @@ import io.kvcache.tensor.ComputePool;
 import io.kvcache.tensor.Kernels;
 import io.kvcache.tensor.Quantizer;
 import io.kvcache.tensor.WeightMatrix;
+import io.kvcache.tensor.internal.BlockMatrix;
+import io.kvcache.tensor.internal.QuantizedActivations;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
@@ -50,11 +52,25 @@ public class MatvecBenchmark {
     @Param({"1"})
     public int batch;
 
+    /**
+     * {@code current}: {@link Kernels#matvec} / {@link Kernels#matmul} as they are;
+     * {@code baseline}: the matvec before issue #7's work (a capturing lambda per call, one row at a
+     * time, Q8_0 and Q4_0 through the old kernels in {@link BaselineKernels}, other types through
+     * {@link WeightMatrix#dot}), kept to measure old against new in the same run; {@code int8}: the
+     * integer kernels on the activation quantized to Q8_0 (Q8_0 and Q4_0 only; what
+     * {@code -Dkvcache.matvec.quantizeActivations=true} switches on in {@code Kernels.matvec}),
+     * quantization included. Batch 1 only.
+     */
+    @Param({"current"})
+    public String path;
+
     private WeightMatrix matrix;
+    private MemorySegment data;
     private float[] x;
     private float[] out;
     private ComputePool pool;
     private Arena arena;
+    private final QuantizedActivations activations = new QuantizedActivations();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -67,7 +83,7 @@ public class MatvecBenchmark {
                 ? Quantizer.quantize(t, random.gaussian(rows * cols, 1 / Math.sqrt(cols)))
                 : Quantizer.randomBlocks(t, rows * cols / t.blockSize(), random.generator());
         arena = Arena.ofShared();
-        MemorySegment data = arena.allocate(bytes.length, 64);
+        data = arena.allocate(bytes.length, 64);
         MemorySegment.copy(MemorySegment.ofArray(bytes), 0, data, 0, bytes.length);
         matrix = WeightMatrix.of(t, data, rows, cols);
         x = random.gaussian(batch * cols, 1);
@@ -83,11 +99,31 @@ public class MatvecBenchmark {
 
     @Benchmark
     public float[] product() {
-        if (batch == 1) {
+        if (batch == 1 && path.equals("baseline")) {
+            baseline(matrix, data, x, out, pool);
+        } else if (batch == 1 && path.equals("int8")) {
+            BlockMatrix block = (BlockMatrix) matrix;
+            activations.quantize(x, 0, block.cols());
+            pool.parallelFor(block.rows(), (from, to) -> block.dotRowsQuantized(from, to - from, activations, out, from));
+        } else if (batch == 1) {
             Kernels.matvec(matrix, x, 0, out, 0, pool);
         } else {
             Kernels.matmul(matrix, x, batch, out, pool);
         }
         return out;
+    }
+
+    private static void baseline(WeightMatrix w, MemorySegment data, float[] x, float[] out, ComputePool pool) {
+        long rowBytes = w.type().byteSize(w.cols());
+        int blocks = w.cols() / 32;
+        pool.parallelFor(w.rows(), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                out[r] = switch (w.type()) {
+                    case Q8_0 -> BaselineKernels.q8_0(data, r * rowBytes, blocks, x, 0);
+                    case Q4_0 -> BaselineKernels.q4_0(data, r * rowBytes, blocks, x, 0);
+                    default -> w.dot(r, x, 0);
+                };
+            }
+        });
     }
 }

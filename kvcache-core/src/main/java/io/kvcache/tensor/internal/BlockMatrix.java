@@ -71,6 +71,73 @@ public abstract class BlockMatrix implements WeightMatrix {
         return vectorDot(rowOffset(row), x, xOffset);
     }
 
+    /**
+     * {@code out[outOffset + i] = dot(firstRow + i, x, xOffset)} for {@code i} in
+     * {@code [0, count)}: the matrix-vector kernel over a contiguous range of rows (the unit a
+     * pool thread streams). Types may override {@link #vectorDotRows} with a kernel that works on
+     * several rows at once; results equal {@link #dot} up to float rounding. Allocates nothing.
+     *
+     * @throws IndexOutOfBoundsException when a row or an array range is out of bounds
+     */
+    public final void dotRows(int firstRow, int count, float[] x, int xOffset, float[] out, int outOffset) {
+        Objects.checkFromIndexSize(firstRow, count, rows);
+        Objects.checkFromIndexSize(xOffset, cols, x.length);
+        Objects.checkFromIndexSize(outOffset, count, out.length);
+        if (VectorSupport.ENABLED) {
+            vectorDotRows(firstRow * rowBytes, count, x, xOffset, out, outOffset);
+        } else {
+            long offset = firstRow * rowBytes;
+            for (int i = 0; i < count; i++, offset += rowBytes) {
+                out[outOffset + i] = scalarDot(offset, x, xOffset);
+            }
+        }
+    }
+
+    /**
+     * The vector kernel over {@code count} consecutive rows starting at byte {@code offset};
+     * arguments are checked. The default runs {@link #vectorDot(long, float[], int)} per row.
+     */
+    protected void vectorDotRows(long offset, int count, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int i = 0; i < count; i++, offset += rowBytes) {
+            out[outOffset + i] = vectorDot(offset, x, xOffset);
+        }
+    }
+
+    /**
+     * True when this type has a {@link #dotRowsQuantized} kernel: Q8_0 and Q4_0 with the Vector
+     * API on, which multiply in integers against the activation quantized to Q8_0 like llama.cpp
+     * (results differ from {@link #dot} by that quantization, within llama.cpp's own tolerance
+     * for these types).
+     */
+    public boolean quantizesActivations() {
+        return false;
+    }
+
+    /**
+     * Like {@link #dotRows}, against {@code x} quantized by {@link QuantizedActivations#quantize};
+     * only for types where {@link #quantizesActivations()} is true. Allocates nothing.
+     *
+     * @throws IllegalStateException when this type has no such kernel
+     * @throws IndexOutOfBoundsException when a row or the output range is out of bounds, or
+     *     {@code x} does not hold {@link #cols()} elements
+     */
+    public final void dotRowsQuantized(int firstRow, int count, QuantizedActivations x, float[] out, int outOffset) {
+        if (!quantizesActivations()) {
+            throw new IllegalStateException(this + " has no kernel for quantized activations; use dotRows");
+        }
+        Objects.checkFromIndexSize(firstRow, count, rows);
+        Objects.checkFromIndexSize(outOffset, count, out.length);
+        if (x.length() != cols) {
+            throw new IndexOutOfBoundsException("quantized activations hold " + x.length() + " elements, the rows " + cols);
+        }
+        quantizedDotRows(firstRow * rowBytes, count, x, out, outOffset);
+    }
+
+    /** The kernel behind {@link #dotRowsQuantized}; arguments are checked. */
+    protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
+        throw new IllegalStateException(this + " has no kernel for quantized activations");
+    }
+
     protected final long rowOffset(int row) {
         Objects.checkIndex(row, rows);
         return row * rowBytes;

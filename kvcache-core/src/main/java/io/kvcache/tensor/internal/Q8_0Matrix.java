@@ -2,6 +2,7 @@ package io.kvcache.tensor.internal;
 
 import io.kvcache.gguf.GgmlType;
 import io.kvcache.tensor.internal.vector.LegacyQuantDots;
+import io.kvcache.tensor.internal.vector.Q8ActivationDots;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -41,5 +42,15 @@ final class Q8_0Matrix extends BlockMatrix {
     @Override
     protected float vectorDot(long offset, float[] x, int xOffset) {
         return LegacyQuantDots.q8_0(data, offset, blocks, x, xOffset);
+    }
+
+    @Override
+    public boolean quantizesActivations() {
+        return VectorSupport.ENABLED;
+    }
+
+    @Override
+    protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
+        Q8ActivationDots.q8_0(data, offset, rowBytes, count, blocks, x.quants(), x.scales(), out, outOffset);
     }
 }

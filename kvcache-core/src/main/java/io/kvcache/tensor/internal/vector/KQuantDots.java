@@ -39,7 +39,7 @@ public final class KQuantDots {
                     FloatVector a = FloatVector.fromArray(F, x, xOffset + l);
                     FloatVector bb = FloatVector.fromArray(F, x, xOffset + 32 + l);
                     q1 = toFloat(v.and((byte) 0x0F)).fma(a, q1);
-                    q2 = toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(bb, q2);
+                    q2 = toFloat(LegacyQuantDots.highNibbles(v)).fma(bb, q2);
                     x1 = x1.add(a);
                     x2 = x2.add(bb);
                 }
@@ -73,7 +73,7 @@ public final class KQuantDots {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
                     ByteVector lo = v.and((byte) 0x0F).or(shiftBytes(h, loShift).and((byte) 0x10));
-                    ByteVector hi = v.lanewise(VectorOperators.LSHR, 4).or(shiftBytes(h, hiShift).and((byte) 0x10));
+                    ByteVector hi = LegacyQuantDots.highNibbles(v).or(shiftBytes(h, hiShift).and((byte) 0x10));
                     FloatVector a = FloatVector.fromArray(F, x, xOffset + l);
                     FloatVector bb = FloatVector.fromArray(F, x, xOffset + 32 + l);
                     q1 = toFloat(lo).fma(a, q1);
@@ -122,7 +122,7 @@ public final class KQuantDots {
         FloatVector s1 = FloatVector.broadcast(F, scale1);
         for (int l = 0; l < 32; l += L) {
             ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql + l, LE);
-            lo = highNibble ? lo.lanewise(VectorOperators.LSHR, 4) : lo.and((byte) 0x0F);
+            lo = highNibble ? LegacyQuantDots.highNibbles(lo) : lo.and((byte) 0x0F);
             ByteVector hi = shiftBytes(ByteVector.fromMemorySegment(B, seg, qh + l, LE), highShift).and((byte) 0x30);
             FloatVector qx = toFloat(lo.or(hi).sub((byte) 32)).mul(FloatVector.fromArray(F, x, xOffset + l));
             acc = qx.fma(l < 16 ? s0 : s1, acc);

@@ -21,15 +21,25 @@ public final class LegacyQuantDots {
     private LegacyQuantDots() {
     }
 
+    /*
+     * Q8_0 and Q4_0 keep two independent partial sums per block: with one, the block's FMAs form
+     * a single dependency chain and the loop runs at FMA latency instead of throughput (measured
+     * 1.3x faster on AVX2). Grouping several rows per pass (sharing the x loads) did NOT help:
+     * it spills registers and ran slower than one row at a time.
+     */
+
     public static float q8_0(MemorySegment seg, long offset, int blocks, float[] x, int xOffset) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, offset += 34, xOffset += 32) {
-            FloatVector s = FloatVector.zero(F);
-            for (int j = 0; j < 32; j += L) {
-                FloatVector q = toFloat(ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE));
-                s = q.fma(FloatVector.fromArray(F, x, xOffset + j), s);
+            long q = offset + 2;
+            FloatVector s = toFloat(ByteVector.fromMemorySegment(B, seg, q, LE)).mul(FloatVector.fromArray(F, x, xOffset));
+            FloatVector t = toFloat(ByteVector.fromMemorySegment(B, seg, q + L, LE)).mul(FloatVector.fromArray(F, x, xOffset + L));
+            for (int j = 2 * L; j < 32; j += 2 * L) {
+                s = toFloat(ByteVector.fromMemorySegment(B, seg, q + j, LE)).fma(FloatVector.fromArray(F, x, xOffset + j), s);
+                t = toFloat(ByteVector.fromMemorySegment(B, seg, q + j + L, LE))
+                        .fma(FloatVector.fromArray(F, x, xOffset + j + L), t);
             }
-            acc = s.fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);
+            acc = s.add(t).fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -37,17 +47,26 @@ public final class LegacyQuantDots {
     public static float q4_0(MemorySegment seg, long offset, int blocks, float[] x, int xOffset) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, offset += 18, xOffset += 32) {
-            FloatVector s = FloatVector.zero(F);
-            for (int j = 0; j < 16; j += L) {
-                ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE);
-                FloatVector lo = toFloat(v.and((byte) 0x0F).sub((byte) 8));
-                FloatVector hi = toFloat(v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8));
-                s = lo.fma(FloatVector.fromArray(F, x, xOffset + j), s);
-                s = hi.fma(FloatVector.fromArray(F, x, xOffset + 16 + j), s);
+            ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 2, LE);
+            // s sums the low nibbles (elements 0..15), t the high ones (16..31).
+            FloatVector s = toFloat(v.and((byte) 0x0F).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xOffset));
+            FloatVector t = toFloat(highNibbles(v).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xOffset + 16));
+            for (int j = L; j < 16; j += L) {
+                v = ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE);
+                s = toFloat(v.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xOffset + j), s);
+                t = toFloat(highNibbles(v).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xOffset + 16 + j), t);
             }
-            acc = s.fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);
+            acc = s.add(t).fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * The high nibble of every byte through a 16-bit shift: x86 has no byte shift, and C2's
+     * emulation of a byte {@code LSHR} is slower (measured 15% on the whole Q4_0 kernel).
+     */
+    static ByteVector highNibbles(ByteVector v) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
     }
 
     public static float q4_1(MemorySegment seg, long offset, int blocks, float[] x, int xOffset) {

@@ -1,0 +1,59 @@
+package io.kvcache.tensor.internal;
+
+import io.kvcache.tensor.internal.vector.Q8ActivationDots;
+import java.util.Objects;
+
+/**
+ * An activation vector quantized to Q8_0 blocks of 32, exactly as llama.cpp's AVX2
+ * {@code quantize_row_q8_0} does before its Q8_0 and Q4_0 dot products: per block
+ * {@code amax = max |x|}, quants {@code rint(x * 127 / amax)} (round half to even), scale
+ * {@code d = amax / 127} rounded to half precision. The quants are kept widened to 16 bits,
+ * the form the integer kernels multiply.
+ *
+ * <p>Reusable scratch: {@link #quantize} overwrites the previous vector and grows the arrays only
+ * when a longer vector arrives, so steady-state decoding allocates nothing. Not thread-safe: one
+ * instance per thread (readers on other threads need a happens-before edge after
+ * {@link #quantize}, which {@code ComputePool} hand-offs provide).
+ */
+public final class QuantizedActivations {
+    public static final int BLOCK = 32;
+
+    private short[] quants = new short[0];
+    private float[] scales = new float[0];
+    private int length;
+
+    /**
+     * Quantizes {@code x[offset .. offset + n)}; {@code n} must be a multiple of {@value #BLOCK}.
+     * Only called when {@link VectorSupport#ENABLED}.
+     *
+     * @throws IllegalArgumentException when {@code n} is not a multiple of {@value #BLOCK}
+     * @throws IndexOutOfBoundsException when the range is out of bounds
+     */
+    public void quantize(float[] x, int offset, int n) {
+        Objects.checkFromIndexSize(offset, n, x.length);
+        if (n % BLOCK != 0) {
+            throw new IllegalArgumentException("length " + n + " is not a multiple of " + BLOCK);
+        }
+        if (quants.length < n) {
+            quants = new short[n];
+            scales = new float[n / BLOCK];
+        }
+        Q8ActivationDots.quantize(x, offset, n, quants, scales);
+        length = n;
+    }
+
+    /** The quants of the last {@link #quantize}, widened: element {@code i} at index {@code i}. */
+    public short[] quants() {
+        return quants;
+    }
+
+    /** The block scales of the last {@link #quantize} (already rounded to half precision). */
+    public float[] scales() {
+        return scales;
+    }
+
+    /** Elements of the last {@link #quantize}. */
+    public int length() {
+        return length;
+    }
+}

@@ -1,0 +1,135 @@
+package io.kvcache.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvcache.gguf.GgmlType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Decoding must allocate nothing per token: {@link Kernels#matvec} and
+ * {@link ComputePool#parallelFor} allocate nothing in steady state, on the calling thread and on
+ * the pool's workers. Allocation is measured with the per-thread allocation counter of HotSpot.
+ * Until C2 compiles the kernels, the interpreter boxes every vector, so each case warms up until
+ * a batch of calls allocates (almost) nothing, and fails if that never happens within the time
+ * limit.
+ */
+class MatvecAllocationTest {
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private static final int CALLS = 2_000;
+    /** Bytes a batch of {@value #CALLS} calls may allocate: the allocation counter itself costs a few. */
+    private static final long TOLERANCE = 4_096;
+    private static final long WARM_UP_NANOS = 60_000_000_000L;
+
+    private static long workerBytes() {
+        long[] ids = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("kvcache-compute-"))
+                .mapToLong(Thread::threadId)
+                .toArray();
+        return Arrays.stream(THREADS.getThreadAllocatedBytes(ids)).filter(b -> b > 0).sum();
+    }
+
+    /** Bytes allocated by {@code calls} runs of {@code action} on this thread and on the pool's workers. */
+    private static long[] measure(Runnable action) {
+        long workers = workerBytes();
+        long before = THREADS.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < CALLS; i++) {
+            action.run();
+        }
+        long caller = THREADS.getCurrentThreadAllocatedBytes() - before;
+        return new long[] {caller, workerBytes() - workers};
+    }
+
+    private static void assertAllocatesNothing(Runnable action, String what) {
+        assertTrue(THREADS.isThreadAllocatedMemorySupported() && THREADS.isThreadAllocatedMemoryEnabled(),
+                "this JVM cannot count allocated bytes per thread");
+        long deadline = System.nanoTime() + WARM_UP_NANOS;
+        long[] bytes;
+        do {
+            bytes = measure(action);
+        } while ((bytes[0] > TOLERANCE || bytes[1] > TOLERANCE) && System.nanoTime() < deadline);
+        assertTrue(bytes[0] <= TOLERANCE, what + ": " + CALLS + " calls allocated " + bytes[0] + " bytes on the caller");
+        assertTrue(bytes[1] <= TOLERANCE, what + ": " + CALLS + " calls allocated " + bytes[1] + " bytes on the workers");
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2} on {3} threads, quantized activations {4}")
+    @CsvSource({
+        "Q8_0, 256, 256, 2, false", // above the parallel threshold: the pool path
+        "Q4_0, 67, 512, 2, false",  // odd row count, split across the threads
+        "F32, 300, 128, 2, false",
+        "Q6_K, 64, 512, 2, false",
+        "Q8_0, 256, 256, 1, false", // one thread: inline in the pool
+        "Q8_0, 5, 64, 2, false",    // below the parallel threshold: on the caller alone
+        "Q8_0, 256, 256, 2, true",  // the integer kernels and their activation scratch
+        "Q4_0, 67, 512, 2, true",
+        "Q4_0, 5, 64, 1, true",
+    })
+    void matvecAllocatesNothingInSteadyState(GgmlType type, int rows, int cols, int threads, boolean quantized) {
+        // Off-heap like a memory-mapped model (the Vector API boxes float loads from byte[]-backed segments).
+        byte[] bytes = Quantizer.randomBlocks(type, rows * cols / type.blockSize(), new SplittableRandom(rows * 31L + cols));
+        MemorySegment data = arena.allocate(bytes.length);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, data, 0, bytes.length);
+        WeightMatrix m = WeightMatrix.of(type, data, rows, cols);
+        float[] x = new float[cols];
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) rng.nextDouble(-1, 1);
+        }
+        float[] out = new float[rows];
+        float[] expected = new float[rows];
+        boolean before = Kernels.quantizeActivations;
+        Kernels.quantizeActivations = quantized;
+        try (ComputePool pool = ComputePool.create(threads)) {
+            Kernels.matvec(m, x, 0, expected, 0, pool);
+            out[rows - 1] = Float.NaN;
+            assertAllocatesNothing(() -> Kernels.matvec(m, x, 0, out, 0, pool), type + " " + rows + "x" + cols);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(expected[r], out[r], 1e-5f * (1 + Math.abs(expected[r])), "row " + r + " was computed");
+            }
+        } finally {
+            Kernels.quantizeActivations = before;
+        }
+    }
+
+    private static Arena arena;
+
+    @BeforeAll
+    static void openArena() {
+        arena = Arena.ofShared();
+    }
+
+    @AfterAll
+    static void closeArena() {
+        arena.close();
+    }
+
+    private static final int[] SINK = new int[64];
+
+    @ParameterizedTest(name = "{0} threads")
+    @CsvSource({"2", "3"})
+    void parallelForWithANonCapturingBodyAllocatesNothing(int threads) {
+        ComputePool.RangeTask body = (from, to) -> {
+            for (int i = from; i < to; i++) {
+                SINK[i]++;
+            }
+        };
+        try (ComputePool pool = ComputePool.create(threads)) {
+            Arrays.fill(SINK, 0);
+            assertAllocatesNothing(() -> pool.parallelFor(SINK.length, body), "parallelFor");
+            int runs = SINK[0];
+            assertTrue(runs >= CALLS, "every call ran the body: " + runs);
+            for (int v : SINK) {
+                assertEquals(runs, v, "every index runs once per call");
+            }
+        }
+    }
+}
