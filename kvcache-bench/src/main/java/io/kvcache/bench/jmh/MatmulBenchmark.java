@@ -51,7 +51,10 @@ public class MatmulBenchmark {
     @Param({"2"})
     public int threads;
 
-    /** {@code gemm}: {@code Kernels.matmul}; {@code baseline}: the previous row-tiled product. */
+    /**
+     * {@code gemm}: {@code Kernels.matmul}; {@code baseline}: the previous row-tiled product;
+     * {@code matvecs}: {@code n} separate {@code Kernels.matvec} calls (what a batch must beat).
+     */
     @Param({"gemm", "baseline"})
     public String algorithm;
 
@@ -90,6 +93,12 @@ public class MatmulBenchmark {
     public float[] product() {
         if (algorithm.equals("baseline")) {
             Baseline.matmul(matrix, xs, n, out, pool);
+        } else if (algorithm.equals("matvecs")) {
+            int cols = matrix.cols();
+            int rows = matrix.rows();
+            for (int i = 0; i < n; i++) {
+                Kernels.matvec(matrix, xs, i * cols, out, i * rows, pool);
+            }
         } else {
             Kernels.matmul(matrix, xs, n, out, pool);
         }

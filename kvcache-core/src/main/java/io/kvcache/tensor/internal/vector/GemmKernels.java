@@ -1,22 +1,13 @@
 package io.kvcache.tensor.internal.vector;
 
-import static io.kvcache.tensor.internal.vector.Species.B;
 import static io.kvcache.tensor.internal.vector.Species.F;
 import static io.kvcache.tensor.internal.vector.Species.L;
-import static io.kvcache.tensor.internal.vector.Species.LE;
-import static io.kvcache.tensor.internal.vector.Species.S;
-import static io.kvcache.tensor.internal.vector.Species.toFloat;
-
-import io.kvcache.tensor.internal.Le;
-import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The register-blocked float kernel of the batched product, and vectorized dequantizers that
- * fill its weight panels. A panel is {@code aRows} dequantized weight rows of {@code k} floats;
+ * The register-blocked float kernel of the batched product (its weight panels are filled by
+ * {@link PanelDequant}). A panel is {@code aRows} dequantized weight rows of {@code k} floats;
  * the kernel computes {@value #ROWS} rows x {@value #VECTORS} input vectors at a time with one
  * accumulator per (row, vector) pair, loading {@value #ROWS} weight and {@value #VECTORS} input
  * vectors per step of {@code L} columns, and reduces each accumulator once at the end. 2 x 4
@@ -162,54 +153,5 @@ public final class GemmKernels {
             s += a[aOff + i] * x[xOff + i];
         }
         return s;
-    }
-
-    // ---- Dequantizers: the same values as the matrices' scalar dequantize (llama.cpp's formulas). ----
-
-    /** {@code n} little-endian floats; a plain copy. */
-    public static void f32(MemorySegment seg, long offset, int n, float[] dst, int dstOffset) {
-        MemorySegment.copy(seg, Le.FLOAT, offset, dst, dstOffset, n);
-    }
-
-    public static void f16(MemorySegment seg, long offset, int n, float[] dst, int dstOffset) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatDots.halfToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)).intoArray(dst, dstOffset + i);
-        }
-        for (; i < n; i++) {
-            dst[dstOffset + i] = Le.f16(seg, offset + 2L * i);
-        }
-    }
-
-    public static void bf16(MemorySegment seg, long offset, int n, float[] dst, int dstOffset) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatDots.brainToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)).intoArray(dst, dstOffset + i);
-        }
-        for (; i < n; i++) {
-            dst[dstOffset + i] = Float.intBitsToFloat(seg.get(Le.SHORT, offset + 2L * i) << 16);
-        }
-    }
-
-    /** Q8_0 blocks {@code {f16 d; int8 qs[32]}}: {@code y = q * d}. */
-    public static void q8_0(MemorySegment seg, long offset, int blocks, float[] dst, int dstOffset) {
-        for (int b = 0; b < blocks; b++, offset += 34, dstOffset += 32) {
-            FloatVector d = FloatVector.broadcast(F, Le.f16(seg, offset));
-            for (int j = 0; j < 32; j += L) {
-                toFloat(ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE)).mul(d).intoArray(dst, dstOffset + j);
-            }
-        }
-    }
-
-    /** Q4_0 blocks {@code {f16 d; uint8 qs[16]}}: {@code y = (nibble - 8) * d}, low nibbles first. */
-    public static void q4_0(MemorySegment seg, long offset, int blocks, float[] dst, int dstOffset) {
-        for (int b = 0; b < blocks; b++, offset += 18, dstOffset += 32) {
-            FloatVector d = FloatVector.broadcast(F, Le.f16(seg, offset));
-            for (int j = 0; j < 16; j += L) {
-                ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE);
-                toFloat(v.and((byte) 0x0F).sub((byte) 8)).mul(d).intoArray(dst, dstOffset + j);
-                toFloat(v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d).intoArray(dst, dstOffset + 16 + j);
-            }
-        }
     }
 }
