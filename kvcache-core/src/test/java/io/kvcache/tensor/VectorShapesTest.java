@@ -60,6 +60,9 @@ class VectorShapesTest {
                     }
                 }
                 failures += checkMatmul(type, m, w, rows, cols);
+                if (cols == colsList[0]) {
+                    failures += checkPanelDequantization(type, m, w, rows, cols);
+                }
             }
         }
         System.out.println(failures == 0 ? "VECTOR-OK " + lanes : "FAILURES " + failures);
@@ -90,6 +93,29 @@ class VectorShapesTest {
                 if (!(Math.abs(exact - out[i * rows + r]) <= 1e-5 * magnitude)) {
                     System.out.println("FAIL matmul " + type + " cols " + cols + " vector " + i + " row " + r + ": "
                             + out[i * rows + r] + " vs " + exact);
+                    failures++;
+                }
+            }
+        }
+        return failures;
+    }
+
+    /** Unit vectors as the batch return the dequantized panel itself: it must be bit-exact. */
+    private static int checkPanelDequantization(GgmlType type, WeightMatrix m, float[] w, int rows, int cols) {
+        float[] xs = new float[cols * cols];
+        for (int j = 0; j < cols; j++) {
+            xs[j * cols + j] = 1;
+        }
+        float[] out = new float[cols * rows];
+        try (ComputePool pool = ComputePool.create(1)) {
+            Kernels.matmul(m, xs, cols, out, pool);
+        }
+        int failures = 0;
+        for (int j = 0; j < cols; j++) {
+            for (int r = 0; r < rows; r++) {
+                if (out[j * rows + r] != w[r * cols + j]) {
+                    System.out.println("FAIL dequantized panel " + type + " element (" + r + ", " + j + "): "
+                            + out[j * rows + r] + " vs " + w[r * cols + j]);
                     failures++;
                 }
             }

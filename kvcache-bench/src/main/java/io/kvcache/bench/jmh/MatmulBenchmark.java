@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * A weight matrix times a batch of {@code n} vectors ({@code Kernels.matmul}: prompt processing
  * and batched decoding), per GGML type and shape {@code ROWSxCOLS} (the projections of a 110M
  * Llama: 768x768 attention, 2048x768 FFN up/gate, 768x2048 FFN down, 32000x768 output).
- * {@code algorithm=baseline} runs the row-tiled product that {@code Kernels.matmul} used before
+ * {@code variant=baseline} runs the row-tiled product that {@code Kernels.matmul} used before
  * the register-blocked one (copied here), so the two are compared in one run:
  * GFLOP/s = {@code 2 * rows * cols * n / time}.
  *
@@ -56,7 +56,7 @@ public class MatmulBenchmark {
      * {@code matvecs}: {@code n} separate {@code Kernels.matvec} calls (what a batch must beat).
      */
     @Param({"gemm", "baseline"})
-    public String algorithm;
+    public String variant;
 
     private WeightMatrix matrix;
     private float[] xs;
@@ -91,9 +91,9 @@ public class MatmulBenchmark {
 
     @Benchmark
     public float[] product() {
-        if (algorithm.equals("baseline")) {
+        if (variant.equals("baseline")) {
             Baseline.matmul(matrix, xs, n, out, pool);
-        } else if (algorithm.equals("matvecs")) {
+        } else if (variant.equals("matvecs")) {
             int cols = matrix.cols();
             int rows = matrix.rows();
             for (int i = 0; i < n; i++) {
