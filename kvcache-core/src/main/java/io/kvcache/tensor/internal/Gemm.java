@@ -1,5 +1,6 @@
 package io.kvcache.tensor.internal;
 
+import io.kvcache.gguf.GgmlType;
 import io.kvcache.tensor.ComputePool;
 import io.kvcache.tensor.WeightMatrix;
 import io.kvcache.tensor.internal.vector.GemmKernels;
@@ -75,6 +76,16 @@ public final class Gemm {
             task.xs = null;
             task.out = null;
         }
+    }
+
+    /**
+     * Whether {@code n} separate matvecs beat the panel product: always for one vector (so that
+     * {@code matmul} of one vector is exactly {@code matvec}), and for F32 below one full
+     * 4-vector tile, where copying the panel costs more than reading the weights twice (measured:
+     * 2 F32 vectors over 2048 x 768 took 1.5x two matvecs; quantized types win from n = 2).
+     */
+    public static boolean prefersMatvecs(WeightMatrix w, int n) {
+        return n == 1 || (n < 4 && w.type() == GgmlType.F32);
     }
 
     /** Rows per panel for rows of {@code cols} floats: a multiple of {@link #ROW_GRAIN}, at least one grain. */
