@@ -1,6 +1,7 @@
 package io.kvcache.tensor;
 
 import io.kvcache.tensor.internal.BlockMatrix;
+import io.kvcache.tensor.internal.Gemm;
 import io.kvcache.tensor.internal.QuantizedActivations;
 import io.kvcache.tensor.internal.VectorSupport;
 import io.kvcache.tensor.internal.vector.FloatDots;
@@ -17,15 +18,6 @@ public final class Kernels {
      * more than the work.
      */
     static final long MIN_PARALLEL_ELEMENTS = 16_384;
-
-    /** Rows per tile in {@link #matmul}: the tile's weights stay in L1/L2 while every vector passes over them. */
-    static final int MATMUL_TILE_ROWS = 4;
-
-    /**
-     * From this batch size on, {@link #matmul} dequantizes each row of these types once and runs
-     * the batch over the floats: their on-the-fly dots cost several times a float dot.
-     */
-    static final int DEQUANTIZE_ONCE_MIN_BATCH = 4;
 
     /**
      * Whether {@link #matvec} runs Q8_0 and Q4_0 matrices with integer kernels on the activation
@@ -58,13 +50,6 @@ public final class Kernels {
             sum += a[aOff + i] * b[bOff + i];
         }
         return sum;
-    }
-
-    private static boolean dequantizeOnce(WeightMatrix w, int n) {
-        return n >= DEQUANTIZE_ONCE_MIN_BATCH && switch (w.type()) {
-            case F16, Q4_1, Q4_K, Q5_K, Q6_K -> true;
-            default -> false;
-        };
     }
 
     /**
@@ -147,11 +132,11 @@ public final class Kernels {
     /**
      * Batched product: {@code xs} holds {@code n} input vectors of {@code w.cols()} floats (vector
      * {@code i} at {@code i * cols}); {@code out} receives {@code n} vectors of {@code w.rows()}
-     * floats (vector {@code i} at {@code i * rows}). Each thread walks its rows in small tiles and
-     * runs every vector over a tile before moving on, so each weight block is read from memory
-     * once per batch. For types whose on-the-fly dot is expensive (F16, Q4_1, K-quants) and
-     * batches of {@value #DEQUANTIZE_ONCE_MIN_BATCH} or more, a tile is dequantized once and the
-     * batch runs over the floats.
+     * floats (vector {@code i} at {@code i * rows}). Each thread takes a contiguous range of rows,
+     * dequantizes it a panel at a time (once per call, whatever the type) and runs the whole batch
+     * over the panel with a register-blocked kernel, so the weights are read and dequantized once
+     * per batch. {@code n == 1} is exactly {@link #matvec} (as are F32 batches below 4 vectors, where
+     * separate matvecs measure faster). Allocates nothing in steady state.
      *
      * @throws IllegalArgumentException when {@code n < 0}
      * @throws IndexOutOfBoundsException when {@code xs} or {@code out} is too short
@@ -167,42 +152,16 @@ public final class Kernels {
         if (n == 0) {
             return;
         }
-        if ((long) rows * cols * n < MIN_PARALLEL_ELEMENTS) {
-            matmulRows(w, xs, n, out, 0, rows);
-            return;
-        }
-        pool.parallelFor(rows, (from, to) -> matmulRows(w, xs, n, out, from, to));
-    }
-
-    private static void matmulRows(WeightMatrix w, float[] xs, int n, float[] out, int from, int to) {
-        int rows = w.rows();
-        int cols = w.cols();
-        if (dequantizeOnce(w, n)) {
-            float[] tile = new float[MATMUL_TILE_ROWS * cols]; // once per range, not per row
-            for (int start = from; start < to; start += MATMUL_TILE_ROWS) {
-                int tileEnd = Math.min(to, start + MATMUL_TILE_ROWS);
-                for (int r = start; r < tileEnd; r++) {
-                    w.dequantizeRow(r, tile, (r - start) * cols);
-                }
-                for (int i = 0; i < n; i++) {
-                    int xOff = i * cols;
-                    int outOff = i * rows;
-                    for (int r = start; r < tileEnd; r++) {
-                        out[outOff + r] = dot(tile, (r - start) * cols, xs, xOff, cols);
-                    }
-                }
-            }
-            return;
-        }
-        for (int tile = from; tile < to; tile += MATMUL_TILE_ROWS) {
-            int tileEnd = Math.min(to, tile + MATMUL_TILE_ROWS);
+        if (Gemm.prefersMatvecs(w, n)) {
             for (int i = 0; i < n; i++) {
-                int xOff = i * cols;
-                int outOff = i * rows;
-                for (int r = tile; r < tileEnd; r++) {
-                    out[outOff + r] = w.dot(r, xs, xOff);
-                }
+                matvec(w, xs, i * cols, out, i * rows, pool);
             }
+            return;
         }
+        if ((long) rows * cols * n < MIN_PARALLEL_ELEMENTS) {
+            Gemm.rows(w, xs, n, out, 0, rows);
+            return;
+        }
+        Gemm.parallel(w, xs, n, out, pool);
     }
 }

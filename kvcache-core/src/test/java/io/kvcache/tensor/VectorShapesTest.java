@@ -31,7 +31,12 @@ class VectorShapesTest {
         }
         int failures = 0;
         for (GgmlType type : WeightMatrix.supportedTypes()) {
-            for (int cols : type.blockSize() == 256 ? new int[] {256, 768} : new int[] {32, 64, 96, 544}) {
+            int[] colsList = switch (type.blockSize()) {
+                case 256 -> new int[] {256, 768};
+                case 1 -> new int[] {32, 40, 64, 96, 544};
+                default -> new int[] {32, 64, 96, 544};
+            };
+            for (int cols : colsList) {
                 int rows = 3;
                 byte[][] bytes = new byte[1][];
                 WeightMatrix m = WeightMatrixTest.randomMatrix(type, rows, cols, cols + type.id(), bytes);
@@ -54,10 +59,68 @@ class VectorShapesTest {
                         failures++;
                     }
                 }
+                failures += checkMatmul(type, m, w, rows, cols);
+                if (cols == colsList[0]) {
+                    failures += checkPanelDequantization(type, m, w, rows, cols);
+                }
             }
         }
         System.out.println(failures == 0 ? "VECTOR-OK " + lanes : "FAILURES " + failures);
         System.exit(failures == 0 ? 0 : 1);
+    }
+
+    /** The batched product (2 x 4 register tiles, row and vector edges) on 5 vectors. */
+    private static int checkMatmul(GgmlType type, WeightMatrix m, float[] w, int rows, int cols) {
+        int n = 5;
+        SplittableRandom rng = new SplittableRandom(cols + 99);
+        float[] xs = new float[n * cols];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) rng.nextDouble(-1, 1);
+        }
+        float[] out = new float[n * rows];
+        int failures = 0;
+        try (ComputePool pool = ComputePool.create(1)) {
+            Kernels.matmul(m, xs, n, out, pool);
+        }
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < rows; r++) {
+                double exact = 0;
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    exact += (double) w[r * cols + c] * xs[i * cols + c];
+                    magnitude += Math.abs((double) w[r * cols + c] * xs[i * cols + c]);
+                }
+                if (!(Math.abs(exact - out[i * rows + r]) <= 1e-5 * magnitude)) {
+                    System.out.println("FAIL matmul " + type + " cols " + cols + " vector " + i + " row " + r + ": "
+                            + out[i * rows + r] + " vs " + exact);
+                    failures++;
+                }
+            }
+        }
+        return failures;
+    }
+
+    /** Unit vectors as the batch return the dequantized panel itself: it must be bit-exact. */
+    private static int checkPanelDequantization(GgmlType type, WeightMatrix m, float[] w, int rows, int cols) {
+        float[] xs = new float[cols * cols];
+        for (int j = 0; j < cols; j++) {
+            xs[j * cols + j] = 1;
+        }
+        float[] out = new float[cols * rows];
+        try (ComputePool pool = ComputePool.create(1)) {
+            Kernels.matmul(m, xs, cols, out, pool);
+        }
+        int failures = 0;
+        for (int j = 0; j < cols; j++) {
+            for (int r = 0; r < rows; r++) {
+                if (out[j * rows + r] != w[r * cols + j]) {
+                    System.out.println("FAIL dequantized panel " + type + " element (" + r + ", " + j + "): "
+                            + out[j * rows + r] + " vs " + w[r * cols + j]);
+                    failures++;
+                }
+            }
+        }
+        return failures;
     }
 
     @ParameterizedTest

@@ -1,0 +1,197 @@
+package io.kvcache.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvcache.gguf.GgmlType;
+import java.lang.management.ManagementFactory;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link Kernels#matmul}: every (row, vector) against a double-precision dot of the reference
+ * dequantization, for every type, batch sizes around the kernel's 2 x 4 tile, row counts that
+ * are not multiples of the tile and span several panels, columns past the last whole vector
+ * (F32/F16/BF16), on 1 to 3 threads; bit-exact dequantization through the product; and no
+ * allocation in steady state.
+ */
+class MatmulTest {
+    private static final int[] BATCHES = {1, 2, 3, 5, 8, 17, 64};
+    private static ComputePool[] pools;
+
+    @BeforeAll
+    static void startPools() {
+        pools = new ComputePool[] {ComputePool.create(1), ComputePool.create(2), ComputePool.create(3)};
+    }
+
+    @AfterAll
+    static void stopPools() {
+        for (ComputePool p : pools) {
+            p.close();
+        }
+    }
+
+    /** (type, cols, rows): 4096 columns make panels of 8 rows, so 37 rows span 5 panels. */
+    static Stream<Arguments> shapes() {
+        return WeightMatrix.supportedTypes().stream().flatMap(t -> {
+            Stream<int[]> s = t.blockSize() == 256
+                    ? Stream.of(new int[] {256, 7}, new int[] {4096, 37}, new int[] {768, 101})
+                    : Stream.of(new int[] {32, 5}, new int[] {96, 101}, new int[] {4096, 37});
+            if (t.blockSize() == 1) {
+                s = Stream.concat(s, Stream.of(new int[] {13, 11}, new int[] {203, 67}));
+            }
+            return s.map(rc -> Arguments.of(t, rc[0], rc[1]));
+        });
+    }
+
+    static float[] randomVectors(int length, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] x = new float[length];
+        for (int i = 0; i < length; i++) {
+            x[i] = (float) rng.nextDouble(-1, 1);
+        }
+        return x;
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void everyRowAndVectorMatchesADoubleReference(GgmlType type, int cols, int rows) {
+        byte[][] bytes = new byte[1][];
+        WeightMatrix m = WeightMatrixTest.randomMatrix(type, rows, cols, 31L * cols + rows + type.id(), bytes);
+        float[] w = ReferenceDequant.dequantize(type, bytes[0], rows * cols);
+        for (ComputePool pool : pools) {
+            for (int n : BATCHES) {
+                float[] xs = randomVectors(n * cols, n * 7919L + cols);
+                float[] out = new float[n * rows + 1];
+                out[n * rows] = 42; // past the result: must stay untouched
+                Kernels.matmul(m, xs, n, out, pool);
+                assertEquals(42, out[n * rows], "wrote past n * rows");
+                for (int i = 0; i < n; i++) {
+                    for (int r = 0; r < rows; r++) {
+                        double exact = 0;
+                        double magnitude = 0;
+                        for (int c = 0; c < cols; c++) {
+                            double p = (double) w[r * cols + c] * xs[i * cols + c];
+                            exact += p;
+                            magnitude += Math.abs(p);
+                        }
+                        float got = out[i * rows + r];
+                        if (!(Math.abs(exact - got) <= 1e-5 * magnitude + 1e-30)) {
+                            throw new AssertionError(type + " " + rows + "x" + cols + " n=" + n + " on " + pool.threads()
+                                    + " threads: vector " + i + " row " + r + " = " + got + ", expected " + exact
+                                    + " (tolerance " + 1e-5 * magnitude + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * With the unit vectors e_0 .. e_(cols-1) as the batch, out[j * rows + r] is exactly the
+     * dequantized element (r, j): every product but one is an exact zero. So the panel
+     * dequantizers (vectorized for some types) must reproduce llama.cpp's values bit for bit.
+     */
+    @ParameterizedTest
+    @MethodSource("io.kvcache.tensor.WeightMatrixTest#types")
+    void unitVectorsReproduceTheDequantizedMatrixExactly(GgmlType type) {
+        int cols = type.blockSize() == 256 ? 256 : 64;
+        int rows = 9;
+        byte[][] bytes = new byte[1][];
+        WeightMatrix m = WeightMatrixTest.randomMatrix(type, rows, cols, 5 + type.id(), bytes);
+        float[] w = ReferenceDequant.dequantize(type, bytes[0], rows * cols);
+        float[] xs = new float[cols * cols];
+        for (int j = 0; j < cols; j++) {
+            xs[j * cols + j] = 1;
+        }
+        float[] out = new float[cols * rows];
+        Kernels.matmul(m, xs, cols, out, pools[1]);
+        for (int j = 0; j < cols; j++) {
+            for (int r = 0; r < rows; r++) {
+                // == rather than bits: a -0.0 element sums to +0.0 with the zeros.
+                float expected = w[r * cols + j];
+                float got = out[j * rows + r];
+                assertTrue(expected == got, type + " element (" + r + ", " + j + "): " + got + " vs " + expected);
+            }
+        }
+    }
+
+    /**
+     * A batch of one runs the matvec kernel itself. "Exactly" allows one ulp: the Vector API's
+     * horizontal sum adds lanes in another order when interpreted than when C2-compiled, so the same
+     * kernel can differ in the last bit between two calls while the JIT compiles it.
+     */
+    @Test
+    void batchOfOneIsExactlyMatvec() {
+        byte[][] bytes = new byte[1][];
+        for (GgmlType type : WeightMatrix.supportedTypes()) {
+            int cols = type.blockSize() == 256 ? 512 : 96;
+            WeightMatrix m = WeightMatrixTest.randomMatrix(type, 70, cols, 3, bytes);
+            float[] x = randomVectors(cols, 11);
+            float[] viaMatvec = new float[70];
+            float[] viaMatmul = new float[70];
+            Kernels.matvec(m, x, 0, viaMatvec, 0, pools[1]);
+            Kernels.matmul(m, x, 1, viaMatmul, pools[1]);
+            for (int r = 0; r < 70; r++) {
+                assertEquals(viaMatvec[r], viaMatmul[r], Math.ulp(viaMatvec[r]), type + " row " + r);
+            }
+        }
+    }
+
+    /** The result does not depend on how rows are split across threads (ranges are whole tiles). */
+    @Test
+    void resultIsIndependentOfThePoolSize() {
+        byte[][] bytes = new byte[1][];
+        WeightMatrix m = WeightMatrixTest.randomMatrix(GgmlType.Q4_0, 203, 512, 17, bytes);
+        float[] xs = randomVectors(9 * 512, 4);
+        float[][] outs = new float[pools.length][9 * 203];
+        for (int p = 0; p < pools.length; p++) {
+            Kernels.matmul(m, xs, 9, outs[p], pools[p]);
+        }
+        for (int i = 0; i < outs[0].length; i++) {
+            WeightMatrixTest.assertSameBits(outs[0][i], outs[1][i], "2 threads, element " + i);
+            WeightMatrixTest.assertSameBits(outs[0][i], outs[2][i], "3 threads, element " + i);
+        }
+    }
+
+    /**
+     * After warm-up a product allocates nothing on the calling thread: the panel scratch and the
+     * pool task are reused. Checked on the inline path (small products) and on a one-thread
+     * pool, for a quantized and a float type.
+     */
+    @Test
+    void steadyStateAllocatesNothing() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assertTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled(),
+                "this JVM measures per-thread allocation");
+        byte[][] bytes = new byte[1][];
+        for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.F32, GgmlType.Q4_K}) {
+            int cols = type.blockSize() == 256 ? 256 : 64;
+            // 24 x 64 x 8 = 12,288 < MIN_PARALLEL_ELEMENTS: inline; 200 x 256 x 8 goes through the pool.
+            for (int rows : new int[] {24, 200}) {
+                WeightMatrixTest.randomMatrix(type, rows, cols, 9, bytes);
+                // Off-heap, as models are: Vector API loads from array-backed segments box their vectors.
+                java.lang.foreign.MemorySegment weights = java.lang.foreign.Arena.ofAuto().allocate(bytes[0].length);
+                java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes[0]), 0, weights, 0, bytes[0].length);
+                WeightMatrix m = WeightMatrix.of(type, weights, rows, cols);
+                float[] xs = randomVectors(8 * cols, 1);
+                float[] out = new float[8 * rows];
+                for (int warm = 0; warm < 2_000; warm++) {
+                    Kernels.matmul(m, xs, 8, out, pools[0]);
+                }
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int call = 0; call < 1_000; call++) {
+                    Kernels.matmul(m, xs, 8, out, pools[0]);
+                }
+                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+                assertTrue(allocated < 1_024, type + " " + rows + "x" + cols + ": 1,000 products allocated " + allocated + " bytes");
+            }
+        }
+    }
+}
