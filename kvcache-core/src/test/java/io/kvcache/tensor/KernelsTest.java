@@ -110,8 +110,8 @@ class KernelsTest {
                 for (int c = 0; c < 1024; c++) {
                     magnitude += Math.abs((double) w[r * 1024 + c] * xs[i * 1024 + c]);
                 }
-                // One ulp: the horizontal sum's lane order differs between interpreted and compiled code.
-                assertEquals(one[r], single[r], Math.ulp(one[r]), "n=1, vector " + i + " row " + r);
+                // Rounding only: the horizontal sum's lane order differs between interpreted and compiled code.
+                assertEquals(one[r], single[r], 1e-6 * magnitude, "n=1, vector " + i + " row " + r);
                 assertEquals(one[r], outs[i * 61 + r], 2e-5 * magnitude, "vector " + i + " row " + r);
             }
         }
