@@ -3,6 +3,7 @@ package io.kvcache.spring.autoconfigure;
 import io.kvcache.cache.CacheStrategy;
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvElementType;
+import io.kvcache.inference.EngineOptions;
 import io.kvcache.inference.GenerationRequest;
 import io.kvcache.sampling.SamplerSettings;
 import java.net.URI;
@@ -35,6 +36,12 @@ public class KvCacheProperties {
      */
     private @Nullable Integer threads;
 
+    /**
+     * Most concurrent generations decoded together in one batched step (continuous batching: each
+     * weight is read once per step for all of them). 1 turns batching off.
+     */
+    private int maxBatchSize = EngineOptions.DEFAULT_MAX_BATCH_SIZE;
+
     private final Model model = new Model();
 
     private final Cache cache = new Cache();
@@ -47,6 +54,14 @@ public class KvCacheProperties {
 
     public void setThreads(@Nullable Integer threads) {
         this.threads = threads;
+    }
+
+    public int getMaxBatchSize() {
+        return maxBatchSize;
+    }
+
+    public void setMaxBatchSize(int maxBatchSize) {
+        this.maxBatchSize = maxBatchSize;
     }
 
     /** The configured thread count, or the number of available processors when unset. */

@@ -39,10 +39,17 @@ final class ModelLoader {
             throw new KvCacheConfigurationException("kvcache.threads is " + threads + " but at least one compute thread is needed",
                     "Set kvcache.threads to a positive number, or remove it to use one thread per processor.");
         }
+        int maxBatchSize = properties.getMaxBatchSize();
+        if (maxBatchSize < 1) {
+            throw new KvCacheConfigurationException("kvcache.max-batch-size is " + maxBatchSize
+                    + " but a decode step needs room for at least one generation",
+                    "Set kvcache.max-batch-size to 1 (no batching) or more, or remove it for the default of "
+                            + EngineOptions.DEFAULT_MAX_BATCH_SIZE + ".");
+        }
         long start = System.nanoTime();
         InferenceEngine engine;
         try {
-            engine = InferenceEngine.load(path, new EngineOptions(threads));
+            engine = InferenceEngine.load(path, new EngineOptions(threads).withMaxBatchSize(maxBatchSize));
         } catch (GgufFormatException e) {
             throw new KvCacheConfigurationException("The model file " + path + " is not a valid GGUF file: "
                     + e.getMessage(), "Point kvcache.model.path (or kvcache.model.url) at a GGUF model file.", e);
@@ -55,7 +62,7 @@ final class ModelLoader {
         }
         // The file name only at INFO: the directory can reveal user names and layout to log collectors.
         logger.info("Loaded " + engine + " from " + path.getFileName() + " with " + engine.threads()
-                + " compute threads in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+                + " compute threads (batching up to " + engine.maxBatchSize() + " generations per step) in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         logger.debug("Model file: " + path);
         return engine;
     }

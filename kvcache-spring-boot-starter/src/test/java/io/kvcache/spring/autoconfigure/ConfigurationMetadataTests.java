@@ -34,7 +34,7 @@ class ConfigurationMetadataTests {
                 }
             }
         }
-        assertThat(descriptions.keySet()).contains("kvcache.threads", "kvcache.model.path", "kvcache.model.url",
+        assertThat(descriptions.keySet()).contains("kvcache.threads", "kvcache.max-batch-size", "kvcache.model.path", "kvcache.model.url",
                 "kvcache.model.cache-dir", "kvcache.model.sha256", "kvcache.cache.layers",
                 "kvcache.cache.context-length", "kvcache.cache.kv-heads", "kvcache.cache.head-dim",
                 "kvcache.cache.key-type", "kvcache.cache.value-type", "kvcache.cache.block-size",

@@ -243,6 +243,19 @@ class KvCacheAutoConfigurationTests {
     }
 
     @Test
+    void maxBatchSizeConfiguresContinuousBatchingAndRejectsZero() {
+        runner.withPropertyValues("kvcache.model.path=" + model())
+                .run(context -> assertThat(context.getBean(InferenceEngine.class).maxBatchSize())
+                        .isEqualTo(io.kvcache.inference.EngineOptions.DEFAULT_MAX_BATCH_SIZE));
+        runner.withPropertyValues("kvcache.model.path=" + model(), "kvcache.max-batch-size=3")
+                .run(context -> assertThat(context.getBean(InferenceEngine.class).maxBatchSize()).isEqualTo(3));
+        runner.withPropertyValues("kvcache.model.path=" + model(), "kvcache.max-batch-size=0")
+                .run(context -> assertThat(context).hasFailed().getFailure()
+                        .hasRootCauseInstanceOf(KvCacheConfigurationException.class)
+                        .rootCause().hasMessageContaining("kvcache.max-batch-size is 0"));
+    }
+
+    @Test
     void theHealthIndicatorCanBeSwitchedOff() {
         runner.withPropertyValues("kvcache.model.path=" + model(), "management.health.kvcache.enabled=false")
                 .run(context -> assertThat(context).doesNotHaveBean(KvCacheHealthIndicator.class)
