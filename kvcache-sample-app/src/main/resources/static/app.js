@@ -143,16 +143,18 @@ async function generate() {
   $('token-count').textContent = '0';
 
   state.controller = new AbortController();
+  const signal = state.controller.signal;
   setRunning(true);
   const start = performance.now();
   let firstTokenAt = 0;
   let tokens = 0;
+  let frameRequested = false;
   try {
     const response = await fetch('api/generate', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Accept': 'text/event-stream' },
       body: JSON.stringify(body),
-      signal: state.controller.signal,
+      signal,
     });
     if (!response.ok) {
       const problem = await response.json().catch(() => null);
@@ -162,6 +164,9 @@ async function generate() {
       return;
     }
     for await (const { event, data } of serverSentEvents(response)) {
+      // Stop means stop now: events already received but not yet shown (a backlog on a busy
+      // machine) are dropped instead of being rendered after the click.
+      if (signal.aborted) throw new DOMException('Stopped by the user', 'AbortError');
       const payload = JSON.parse(data);
       if (event === 'message') {
         tokens++;
@@ -173,10 +178,18 @@ async function generate() {
           pollCache();
         }
         generated.appendData(payload.text);
-        output.scrollTop = output.scrollHeight;
-        $('token-count').textContent = tokens;
-        if (tokens > 1) {
-          $('tps').textContent = ((tokens - 1) / ((performance.now() - firstTokenAt) / 1000)).toFixed(1);
+        // Scrolling forces a layout: do it (and the counters) once per frame, not once per token,
+        // so a fast model cannot flood the page and a click on Stop is handled at once.
+        if (!frameRequested) {
+          frameRequested = true;
+          requestAnimationFrame(() => {
+            frameRequested = false;
+            output.scrollTop = output.scrollHeight;
+            $('token-count').textContent = tokens;
+            if (tokens > 1) {
+              $('tps').textContent = ((tokens - 1) / ((performance.now() - firstTokenAt) / 1000)).toFixed(1);
+            }
+          });
         }
       } else if (event === 'done') {
         const u = payload.usage;

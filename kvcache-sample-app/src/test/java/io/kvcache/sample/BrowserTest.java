@@ -103,6 +103,9 @@ class BrowserTest {
         @LocalServerPort
         int port;
 
+        @org.springframework.beans.factory.annotation.Autowired
+        io.kvcache.cache.KvCache cache;
+
         @DynamicPropertySource
         static void model(DynamicPropertyRegistry registry) {
             registry.add("kvcache.model.path", () -> SharedModels.model("stories260K.gguf").toString());
@@ -139,7 +142,10 @@ class BrowserTest {
             assertThat(driver.findElement(By.id("cache-sequences")).getText()).isEqualTo("1");
             screenshot("page-generating");
             waitUpTo(120).until(d -> !d.findElement(By.id("stop-reason")).getText().equals("…"));
-            waitUpTo(10).until(d -> !barState().equals(barBefore));
+            // The page polls the occupancy once more when the stream ends; wait for that poll (the
+            // bar differs from before: blocks kept as prefix cache) rather than reading the bar at once.
+            waitUpTo(10).until(d -> barState().startsWith("0/") && barState().endsWith("/0")
+                    && !barState().equals(barBefore));
             screenshot("page-done");
 
             List<Long> lengths = (List<Long>) ((JavascriptExecutor) driver).executeScript("return window.__lengths;");
@@ -173,15 +179,20 @@ class BrowserTest {
             setValue("max-tokens", "2000");
             setValue("temperature", "0");
             driver.findElement(By.id("generate")).click();
-            waitUpTo(10).until(d -> "1".equals(d.findElement(By.id("cache-bar")).getAttribute("data-sequences")));
+            // Stop as soon as the server holds the sequence (the page's occupancy poll can lag behind):
+            // the generation (about 2,000 tokens) must still be running when the click lands.
+            waitUpTo(10).until(d -> cache.stats().sequences() == 1);
             driver.findElement(By.id("stop-button")).click();
             waitUpTo(10).until(d -> d.findElement(By.id("stop-reason")).getText().equals("stopped"));
-            // Aborting the fetch closes the connection; the server cancels and frees the sequence.
-            waitUpTo(10).until(d -> "0".equals(d.findElement(By.id("cache-bar")).getAttribute("data-sequences")));
+            // Aborting the fetch closes the connection; the server cancels and frees the sequence at
+            // once. The page shows it at its next occupancy poll, which a loaded machine can delay.
+            waitUpTo(10).until(d -> cache.stats().sequences() == 0);
+            waitUpTo(30).until(d -> "0".equals(d.findElement(By.id("cache-bar")).getAttribute("data-sequences")));
             int length = driver.findElement(By.id("output")).getText().length();
             Thread.sleep(500);
             assertThat(driver.findElement(By.id("output")).getText()).hasSize(length);
-            assertThat(Integer.parseInt(driver.findElement(By.id("token-count")).getText())).isBetween(1, 1999);
+            // Stopped before the end; on a loaded machine possibly before the first token reached the page.
+            assertThat(Integer.parseInt(driver.findElement(By.id("token-count")).getText())).isBetween(0, 1999);
             assertThat(driver.findElement(By.id("generate")).isEnabled()).isTrue();
         }
 
