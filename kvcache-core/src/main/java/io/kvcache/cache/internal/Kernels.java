@@ -31,39 +31,50 @@ public interface Kernels {
     void axpyQ8(float w, MemorySegment seg, long byteOff, float[] y, int yOff, int n);
 
     /**
-     * Attention scores of one query against {@code rows} consecutive cached rows of {@code n} values in
-     * {@code type}: {@code out[outOff + p] = scale * (q[qOff..] . row p)}, row {@code p} at
-     * {@code byteOff + p * rowBytes}. {@code scratch[scratchOff .. + n)} may be used to decode a row.
+     * Attention scores of {@code heads} queries against the same {@code rows} consecutive cached rows of
+     * {@code n} values in {@code type} (query heads that share a KV head): query {@code j} at
+     * {@code q[qOff + j * n ..]}, {@code out[outOff + j * outStride + p] = scale * (query j . row p)},
+     * row {@code p} at {@code byteOff + p * rowBytes}. Each row is read (and an F16 or Q8_0 row decoded)
+     * once for all the queries. {@code scratch[scratchOff .. + n)} may be used to decode a row.
      */
-    default void scores(KvElementType type, float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes,
-                        int rows, int n, float scale, float[] out, int outOff, float[] scratch, int scratchOff) {
+    default void scores(KvElementType type, float[] q, int qOff, int heads, MemorySegment seg, long byteOff,
+                        long rowBytes, int rows, int n, float scale, float[] out, int outOff, int outStride,
+                        float[] scratch, int scratchOff) {
         for (int p = 0; p < rows; p++, byteOff += rowBytes) {
-            float dot = switch (type) {
-                case F32 -> dot(q, qOff, seg, byteOff, n);
-                case Q8_0 -> dotQ8(q, qOff, seg, byteOff, n);
-                case F16 -> {
-                    RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
-                    yield dot(q, qOff, scratch, scratchOff, n);
-                }
-            };
-            out[outOff + p] = dot * scale;
+            if (type == KvElementType.F16) {
+                RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
+            }
+            for (int j = 0; j < heads; j++) {
+                int qj = qOff + j * n;
+                float dot = switch (type) {
+                    case F32 -> dot(q, qj, seg, byteOff, n);
+                    case Q8_0 -> dotQ8(q, qj, seg, byteOff, n);
+                    case F16 -> dot(q, qj, scratch, scratchOff, n);
+                };
+                out[outOff + j * outStride + p] = dot * scale;
+            }
         }
     }
 
     /**
-     * The attention-weighted sum of {@code rows} consecutive cached rows (laid out as in {@link #scores}):
-     * {@code acc[accOff + i] += sum over p of w[wOff + p] * row_p[i]}.
+     * The attention-weighted sums of the same {@code rows} consecutive cached rows (laid out as in
+     * {@link #scores}) for {@code heads} query heads: {@code acc[accOff + j * n + i] += sum over p of
+     * w[wOff + j * wStride + p] * row_p[i]}.
      */
-    default void weightedSum(KvElementType type, float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes,
-                             int rows, int n, float[] acc, int accOff, float[] scratch, int scratchOff) {
+    default void weightedSum(KvElementType type, float[] w, int wOff, int wStride, int heads, MemorySegment seg,
+                             long byteOff, long rowBytes, int rows, int n, float[] acc, int accOff, float[] scratch,
+                             int scratchOff) {
         for (int p = 0; p < rows; p++, byteOff += rowBytes) {
-            float weight = w[wOff + p];
-            switch (type) {
-                case F32 -> axpy(weight, seg, byteOff, acc, accOff, n);
-                case Q8_0 -> axpyQ8(weight, seg, byteOff, acc, accOff, n);
-                case F16 -> {
-                    RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
-                    axpy(weight, scratch, scratchOff, acc, accOff, n);
+            if (type == KvElementType.F16) {
+                RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
+            }
+            for (int j = 0; j < heads; j++) {
+                float weight = w[wOff + j * wStride + p];
+                int accJ = accOff + j * n;
+                switch (type) {
+                    case F32 -> axpy(weight, seg, byteOff, acc, accJ, n);
+                    case Q8_0 -> axpyQ8(weight, seg, byteOff, acc, accJ, n);
+                    case F16 -> axpy(weight, scratch, scratchOff, acc, accJ, n);
                 }
             }
         }

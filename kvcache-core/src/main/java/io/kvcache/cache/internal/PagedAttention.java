@@ -168,10 +168,8 @@ public final class PagedAttention {
             MemorySegment segment = pool.segment(block);
             long offset = pool.blockBase(block) + pool.keyOffset(layer, head, position - idx * blockSize);
             int rows = end - position;
-            for (int j = 0; j < heads; j++) {
-                kernels.scores(type, q, qo + j * headDim, segment, offset, rowBytes, rows, headDim, scale,
-                        scratch, j * stride + at, scratch, row);
-            }
+            kernels.scores(type, q, qo, heads, segment, offset, rowBytes, rows, headDim, scale, scratch, at, stride,
+                    scratch, row);
             position = end;
             at += rows;
         }
@@ -194,10 +192,8 @@ public final class PagedAttention {
             MemorySegment segment = pool.segment(block);
             long offset = pool.blockBase(block) + pool.valueOffset(layer, head, position - idx * blockSize);
             int rows = end - position;
-            for (int j = 0; j < heads; j++) {
-                kernels.weightedSum(type, weights, j * stride + at, segment, offset, rowBytes, rows, headDim,
-                        out, oo + j * headDim, weights, row);
-            }
+            kernels.weightedSum(type, weights, at, stride, heads, segment, offset, rowBytes, rows, headDim, out, oo,
+                    weights, row);
             position = end;
             at += rows;
         }

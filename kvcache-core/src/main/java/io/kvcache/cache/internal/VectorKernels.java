@@ -144,14 +144,22 @@ final class VectorKernels implements Kernels {
      */
 
     @Override
-    public void scores(KvElementType type, float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes,
-                       int rows, int n, float scale, float[] out, int outOff, float[] scratch, int scratchOff) {
+    public void scores(KvElementType type, float[] q, int qOff, int heads, MemorySegment seg, long byteOff,
+                       long rowBytes, int rows, int n, float scale, float[] out, int outOff, int outStride,
+                       float[] scratch, int scratchOff) {
         if (type == KvElementType.Q8_0 || n % LANES != 0) {
-            Kernels.super.scores(type, q, qOff, seg, byteOff, rowBytes, rows, n, scale, out, outOff, scratch, scratchOff);
+            Kernels.super.scores(type, q, qOff, heads, seg, byteOff, rowBytes, rows, n, scale, out, outOff, outStride,
+                    scratch, scratchOff);
         } else if (type == KvElementType.F16) {
-            scoresF16(q, qOff, seg, byteOff, rowBytes, rows, n, scale, out, outOff);
+            // Widened once for every query head of the group, not once per head.
+            float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
+            for (int j = 0; j < heads; j++) {
+                scoresF16(q, qOff + j * n, rowsF32, rows, n, scale, out, outOff + j * outStride);
+            }
         } else {
-            scoresF32(q, qOff, seg, byteOff, rowBytes, rows, n, scale, out, outOff);
+            for (int j = 0; j < heads; j++) {
+                scoresF32(q, qOff + j * n, seg, byteOff, rowBytes, rows, n, scale, out, outOff + j * outStride);
+            }
         }
     }
 
@@ -189,10 +197,9 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** F16 rows are widened once into a per-thread buffer, then scored like F32 rows. */
-    private static void scoresF16(float[] q, int qOff, MemorySegment seg, long byteOff, long rowBytes, int rows, int n,
-                                  float scale, float[] out, int outOff) {
-        float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
+    /** Scores against F16 rows already widened into {@code rowsF32} (row p at {@code p * n}). */
+    private static void scoresF16(float[] q, int qOff, float[] rowsF32, int rows, int n, float scale, float[] out,
+                                  int outOff) {
         int p = 0;
         for (; p + 4 <= rows; p += 4) {
             int o0 = p * n;
@@ -225,14 +232,22 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void weightedSum(KvElementType type, float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes,
-                            int rows, int n, float[] acc, int accOff, float[] scratch, int scratchOff) {
+    public void weightedSum(KvElementType type, float[] w, int wOff, int wStride, int heads, MemorySegment seg,
+                            long byteOff, long rowBytes, int rows, int n, float[] acc, int accOff, float[] scratch,
+                            int scratchOff) {
         if (type == KvElementType.Q8_0 || n % LANES != 0) {
-            Kernels.super.weightedSum(type, w, wOff, seg, byteOff, rowBytes, rows, n, acc, accOff, scratch, scratchOff);
+            Kernels.super.weightedSum(type, w, wOff, wStride, heads, seg, byteOff, rowBytes, rows, n, acc, accOff,
+                    scratch, scratchOff);
         } else if (type == KvElementType.F16) {
-            weightedSumF16(w, wOff, seg, byteOff, rowBytes, rows, n, acc, accOff);
+            // Widened once for every query head of the group, not once per head.
+            float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
+            for (int j = 0; j < heads; j++) {
+                weightedSumF16(w, wOff + j * wStride, rowsF32, rows, n, acc, accOff + j * n);
+            }
         } else {
-            weightedSumF32(w, wOff, seg, byteOff, rowBytes, rows, n, acc, accOff);
+            for (int j = 0; j < heads; j++) {
+                weightedSumF32(w, wOff + j * wStride, seg, byteOff, rowBytes, rows, n, acc, accOff + j * n);
+            }
         }
     }
 
@@ -268,9 +283,8 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    private static void weightedSumF16(float[] w, int wOff, MemorySegment seg, long byteOff, long rowBytes, int rows,
-                                       int n, float[] acc, int accOff) {
-        float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
+    /** Weighted sum of F16 rows already widened into {@code rowsF32} (row p at {@code p * n}). */
+    private static void weightedSumF16(float[] w, int wOff, float[] rowsF32, int rows, int n, float[] acc, int accOff) {
         int i = 0;
         for (; i + 4 * LANES <= n; i += 4 * LANES) {
             int at = accOff + i;

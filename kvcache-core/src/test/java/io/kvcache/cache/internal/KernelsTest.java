@@ -128,40 +128,53 @@ class KernelsTest {
                             RowCodec.encode(type, values, 0, n, segment, 3 + p * rowBytes);
                             RowCodec.decode(type, segment, 3 + p * rowBytes, n, decoded[p], 0);
                         }
-                        float[] q = new float[n + 1];
-                        float[] w = new float[rows + 2];
-                        for (int i = 0; i < q.length; i++) {
-                            q[i] = (float) random.nextDouble(-1, 1);
-                        }
-                        for (int i = 0; i < w.length; i++) {
-                            w[i] = (float) random.nextDouble(0, 1);
-                        }
-                        for (Kernels kernels : new Kernels[] {Kernels.best(), Kernels.scalar()}) {
-                            String what = kernels.getClass().getSimpleName() + " " + type + " n=" + n + " rows=" + rows;
-                            float[] scores = new float[rows + 2];
-                            float[] scratch = new float[n + 4];
-                            kernels.scores(type, q, 1, segment, 3, rowBytes, rows, n, 0.5f, scores, 2, scratch, 4);
-                            for (int p = 0; p < rows; p++) {
-                                double exact = 0;
-                                for (int i = 0; i < n; i++) {
-                                    exact += (double) q[1 + i] * decoded[p][i];
-                                }
-                                assertEquals(0.5 * exact, scores[2 + p], 1e-5 * n, what + " score " + p);
-                            }
-                            float[] acc = new float[n + 3];
-                            acc[0] = 9f;
-                            acc[3] = 1f;
-                            kernels.weightedSum(type, w, 2, segment, 3, rowBytes, rows, n, acc, 3, scratch, 4);
-                            assertEquals(9f, acc[0], what + " must not write before its range");
-                            for (int i = 0; i < n; i++) {
-                                double exact = i == 0 ? 1 : 0;
-                                for (int p = 0; p < rows; p++) {
-                                    exact += (double) w[2 + p] * decoded[p][i];
-                                }
-                                assertEquals(exact, acc[3 + i], 1e-5 * rows, what + " sum " + i);
-                            }
+                        for (int heads : new int[] {1, 3}) {
+                            checkBlockKernels(type, segment, rowBytes, rows, n, heads, decoded, random);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /** {@code heads} query heads sharing the rows (grouped-query attention), each against the double reference. */
+    private static void checkBlockKernels(KvElementType type, MemorySegment segment, long rowBytes, int rows, int n,
+                                          int heads, float[][] decoded, SplittableRandom random) {
+        int outStride = rows + 1;
+        float[] q = new float[heads * n + 1];
+        float[] w = new float[heads * outStride + 2];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) random.nextDouble(-1, 1);
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) random.nextDouble(0, 1);
+        }
+        for (Kernels kernels : new Kernels[] {Kernels.best(), Kernels.scalar()}) {
+            String what = kernels.getClass().getSimpleName() + " " + type + " n=" + n + " rows=" + rows + " heads=" + heads;
+            float[] scores = new float[heads * outStride + 2];
+            float[] scratch = new float[n + 4];
+            kernels.scores(type, q, 1, heads, segment, 3, rowBytes, rows, n, 0.5f, scores, 2, outStride, scratch, 4);
+            float[] acc = new float[heads * n + 3];
+            acc[0] = 9f;
+            for (int j = 0; j < heads; j++) {
+                acc[3 + j * n] = 1f;
+            }
+            kernels.weightedSum(type, w, 2, outStride, heads, segment, 3, rowBytes, rows, n, acc, 3, scratch, 4);
+            assertEquals(9f, acc[0], what + " must not write before its range");
+            for (int j = 0; j < heads; j++) {
+                for (int p = 0; p < rows; p++) {
+                    double exact = 0;
+                    for (int i = 0; i < n; i++) {
+                        exact += (double) q[1 + j * n + i] * decoded[p][i];
+                    }
+                    assertEquals(0.5 * exact, scores[2 + j * outStride + p], 1e-5 * n, what + " head " + j + " score " + p);
+                }
+                for (int i = 0; i < n; i++) {
+                    double exact = i == 0 ? 1 : 0;
+                    for (int p = 0; p < rows; p++) {
+                        exact += (double) w[2 + j * outStride + p] * decoded[p][i];
+                    }
+                    assertEquals(exact, acc[3 + j * n + i], 1e-5 * rows, what + " head " + j + " sum " + i);
                 }
             }
         }
