@@ -69,11 +69,7 @@ public final class LlamaModel {
      *     {@code logitsOut} shorter than the vocabulary
      */
     public void forward(KvSequence sequence, int[] tokens, float[] logitsOut) {
-        if (logitsOut.length < config.vocabularySize()) {
-            throw new IllegalArgumentException("logitsOut has " + logitsOut.length + " floats, the vocabulary "
-                    + config.vocabularySize() + "; pass an array of at least config().vocabularySize() floats");
-        }
-        run(sequence, tokens, false, logitsOut);
+        forward(sequence, tokens, false, logitsOut);
     }
 
     /**
