@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -102,7 +103,7 @@ public final class GgufFile implements AutoCloseable {
      */
     public static GgufFile read(byte[] bytes) {
         MemorySegment copy = Arena.ofAuto().allocate(bytes.length, 64);
-        MemorySegment.copy(bytes, 0, copy, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+        MemorySegment.copy(bytes, 0, copy, ValueLayout.JAVA_BYTE, 0, bytes.length);
         return read(copy.asReadOnly(), "<memory>");
     }
 
