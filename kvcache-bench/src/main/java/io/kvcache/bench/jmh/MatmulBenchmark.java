@@ -3,7 +3,6 @@ package io.kvcache.bench.jmh;
 import io.kvcache.gguf.GgmlType;
 import io.kvcache.tensor.ComputePool;
 import io.kvcache.tensor.Kernels;
-import io.kvcache.tensor.Quantizer;
 import io.kvcache.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -71,12 +70,8 @@ public class MatmulBenchmark {
         int rows = Integer.parseInt(dims[0]);
         int cols = Integer.parseInt(dims[1]);
         Random random = new Random(7);
-        byte[] bytes = Quantizer.QUANTIZABLE.contains(t)
-                ? Quantizer.quantize(t, random.gaussian(rows * cols, 1 / Math.sqrt(cols)))
-                : Quantizer.randomBlocks(t, rows * cols / t.blockSize(), random.generator());
         arena = Arena.ofShared();
-        MemorySegment data = arena.allocate(bytes.length, 64);
-        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, data, 0, bytes.length);
+        MemorySegment data = random.weights(t, rows, cols, arena);
         matrix = WeightMatrix.of(t, data, rows, cols);
         xs = random.gaussian(n * cols, 1);
         out = new float[n * rows];
