@@ -47,9 +47,11 @@ public final class InferenceEngine implements AutoCloseable {
     private final @Nullable RuntimeException tokenizerProblem;
     private final ChatTemplate chatTemplate;
     private final @Nullable DecodeBatcher batcher;
+    private final EngineOptions options;
 
     private InferenceEngine(GgufFile file, EngineOptions options) {
         this.file = file;
+        this.options = options;
         this.config = ModelConfig.from(file);
         LlamaWeights weights = LlamaWeights.load(file, config);
         Tokenizer t = null;
@@ -63,7 +65,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.tokenizerProblem = problem;
         this.chatTemplate = ChatTemplate.detect(file.metadata(), ChatTemplate.CHATML);
         this.pool = ComputePool.create(options.threads());
-        this.model = new LlamaModel(config, weights, pool);
+        this.model = new LlamaModel(config, weights, pool, options.quantizeActivations());
         this.batcher = options.maxBatchSize() > 1 ? new DecodeBatcher(model, options.maxBatchSize()) : null;
     }
 
@@ -123,6 +125,11 @@ public final class InferenceEngine implements AutoCloseable {
     /** The chat template named by {@code tokenizer.chat_template}, or ChatML when the file has none. */
     public ChatTemplate chatTemplate() {
         return chatTemplate;
+    }
+
+    /** The options this engine was created with. */
+    public EngineOptions options() {
+        return options;
     }
 
     /** The most concurrent decode steps one batched forward pass serves; 1 when batching is off. */

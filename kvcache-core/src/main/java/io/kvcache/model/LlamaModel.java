@@ -25,14 +25,24 @@ public final class LlamaModel {
     private final ModelConfig config;
     private final LlamaWeights weights;
     private final ComputePool pool;
+    private final boolean quantizeActivations;
     private final float thetaScale;
     private static final ThreadLocal<float[]> ATTENTION_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
     private final Activations.Pool activations;
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, ComputePool pool) {
+        this(config, weights, pool, Kernels.quantizesActivationsByDefault());
+    }
+
+    /**
+     * @param quantizeActivations whether products with Q8_0 and Q4_0 weights round the activations to
+     *     Q8_0 first, as llama.cpp does (see {@code EngineOptions.quantizeActivations})
+     */
+    public LlamaModel(ModelConfig config, LlamaWeights weights, ComputePool pool, boolean quantizeActivations) {
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
         this.pool = Objects.requireNonNull(pool, "pool");
+        this.quantizeActivations = quantizeActivations;
         this.thetaScale = (float) Math.pow(config.ropeBase(), -2.0 / config.ropeDimensions());
         this.activations = new Activations.Pool(config);
     }
@@ -120,10 +130,10 @@ public final class LlamaModel {
                 for (int t = 0; t < n; t++) {
                     rmsNorm(a.xb, t * dim, a.x, t * dim, weights.outputNorm(), dim, config.rmsEpsilon());
                 }
-                Kernels.matmul(weights.output(), a.xb, n, logits, pool);
+                Kernels.matmul(weights.output(), a.xb, n, logits, pool, quantizeActivations);
             } else {
                 rmsNorm(a.xb, 0, a.x, (n - 1) * dim, weights.outputNorm(), dim, config.rmsEpsilon());
-                Kernels.matvec(weights.output(), a.xb, 0, logits, 0, pool);
+                Kernels.matvec(weights.output(), a.xb, 0, logits, 0, pool, quantizeActivations);
             }
         } finally {
             activations.give(a);
@@ -197,13 +207,14 @@ public final class LlamaModel {
             if (n == 1) {
                 // One member left: the same product as an unbatched step.
                 if (!a.rowFailed(0)) {
-                    Kernels.matvec(weights.output(), a.xb, 0, logitsOut[a.rowMember[0]], 0, pool);
+                    Kernels.matvec(weights.output(), a.xb, 0, logitsOut[a.rowMember[0]], 0, pool,
+                            quantizeActivations);
                 }
             } else {
                 if (a.logits.length < n * vocab) {
                     a.logits = new float[a.capacity * vocab];
                 }
-                Kernels.matmul(weights.output(), a.xb, n, a.logits, pool);
+                Kernels.matmul(weights.output(), a.xb, n, a.logits, pool, quantizeActivations);
                 for (int t = 0; t < n; t++) {
                     if (!a.rowFailed(t)) {
                         System.arraycopy(a.logits, t * vocab, logitsOut[a.rowMember[t]], 0, vocab);
@@ -255,9 +266,9 @@ public final class LlamaModel {
         for (int t = 0; t < n; t++) {
             rmsNorm(a.xb, t * dim, a.x, t * dim, w.attentionNorm(), dim, eps);
         }
-        Kernels.matmul(w.wq(), a.xb, n, a.q, pool);
-        Kernels.matmul(w.wk(), a.xb, n, a.k, pool);
-        Kernels.matmul(w.wv(), a.xb, n, a.v, pool);
+        Kernels.matmul(w.wq(), a.xb, n, a.q, pool, quantizeActivations);
+        Kernels.matmul(w.wk(), a.xb, n, a.k, pool, quantizeActivations);
+        Kernels.matmul(w.wv(), a.xb, n, a.v, pool, quantizeActivations);
         addBias(a.q, w.bq(), n, qDim);
         addBias(a.k, w.bk(), n, kvDim);
         addBias(a.v, w.bv(), n, kvDim);
@@ -277,20 +288,20 @@ public final class LlamaModel {
         attention.layer = l;
         pool.parallelFor(n * config.heads(), attention);
 
-        Kernels.matmul(w.wo(), a.att, n, a.tmp, pool);
+        Kernels.matmul(w.wo(), a.att, n, a.tmp, pool, quantizeActivations);
         add(a.x, a.tmp, n * dim);
 
         for (int t = 0; t < n; t++) {
             rmsNorm(a.xb, t * dim, a.x, t * dim, w.ffnNorm(), dim, eps);
         }
-        Kernels.matmul(w.gate(), a.xb, n, a.hb, pool);
-        Kernels.matmul(w.up(), a.xb, n, a.hb2, pool);
+        Kernels.matmul(w.gate(), a.xb, n, a.hb, pool, quantizeActivations);
+        Kernels.matmul(w.up(), a.xb, n, a.hb2, pool, quantizeActivations);
         int hidden = n * config.feedForwardLength();
         for (int i = 0; i < hidden; i++) {
             float g = a.hb[i];
             a.hb[i] = g / (1.0f + (float) Math.exp(-g)) * a.hb2[i];
         }
-        Kernels.matmul(w.down(), a.hb, n, a.tmp, pool);
+        Kernels.matmul(w.down(), a.hb, n, a.tmp, pool, quantizeActivations);
         add(a.x, a.tmp, n * dim);
     }
 

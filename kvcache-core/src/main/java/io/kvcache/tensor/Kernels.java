@@ -20,15 +20,26 @@ public final class Kernels {
     static final long MIN_PARALLEL_ELEMENTS = 16_384;
 
     /**
-     * Whether {@link #matvec} runs Q8_0 and Q4_0 matrices with integer kernels on the activation
-     * quantized to Q8_0 per block of 32 (what llama.cpp does; measured 1.2x faster per core on
-     * AVX2 than the float kernels). Off by default: the products then differ from
-     * {@link #matmul}'s float products by the activation's quantization (up to 0.7% of the logit
-     * range on the synthetic test models), more than CachedDecodingTest's cached-versus-recomputed
-     * bounds (1e-3, 1e-4) allow; switch it on by default once matmul quantizes the same way. Set with
-     * {@code -Dkvcache.matvec.quantizeActivations=true}; tests flip it directly.
+     * Whether products with Q8_0 and Q4_0 weights first quantize the activation to Q8_0 per
+     * block of 32, as llama.cpp does for these types: {@link #matvec} then multiplies in integers
+     * ({@link BlockMatrix#dotRowsQuantized}, 1.2x faster per core on AVX2 than widening every
+     * weight to a float) and {@link #matmul} multiplies the same rounded activations as floats
+     * ({@link QuantizedActivations#roundTrip}), so one decode step and a batched recompute agree
+     * to float rounding, and both match llama.cpp's logits for these models closely instead of
+     * only in their top choices. On by default; {@code -Dkvcache.quantizeActivations=false}
+     * multiplies unrounded F32 activations instead (slightly more precise, slower, and further
+     * from llama.cpp). Tests flip the field directly.
      */
-    static boolean quantizeActivations = Boolean.getBoolean("kvcache.matvec.quantizeActivations");
+    static boolean quantizeActivations =
+            Boolean.parseBoolean(System.getProperty("kvcache.quantizeActivations", "true"));
+
+    /** Whether the overloads without a {@code quantizeActivations} argument quantize (see the field). */
+    public static boolean quantizesActivationsByDefault() {
+        return quantizeActivations;
+    }
+
+    /** Rounded batch inputs of {@link #matmul}, per calling thread; grown on demand. */
+    private static final ThreadLocal<float[]> ROUNDED_INPUTS = ThreadLocal.withInitial(() -> new float[0]);
 
     private Kernels() {
     }
@@ -66,6 +77,15 @@ public final class Kernels {
      * @throws IndexOutOfBoundsException when {@code x} or {@code out} is too short
      */
     public static void matvec(WeightMatrix w, float[] x, int xOff, float[] out, int outOff, ComputePool pool) {
+        matvec(w, x, xOff, out, outOff, pool, quantizeActivations);
+    }
+
+    /**
+     * {@link #matvec(WeightMatrix, float[], int, float[], int, ComputePool)} with an explicit choice
+     * of whether Q8_0 and Q4_0 weights meet the activation quantized to Q8_0 (other types ignore it).
+     */
+    public static void matvec(WeightMatrix w, float[] x, int xOff, float[] out, int outOff, ComputePool pool,
+                              boolean quantizeActivations) {
         int rows = w.rows();
         Objects.checkFromIndexSize(xOff, w.cols(), x.length);
         Objects.checkFromIndexSize(outOff, rows, out.length);
@@ -78,7 +98,7 @@ public final class Kernels {
         task.xOff = xOff;
         task.out = out;
         task.outOff = outOff;
-        task.quantized = quantizeActivations && w instanceof BlockMatrix block && block.quantizesActivations();
+        task.quantized = quantizeActivations && quantizesActivations(w);
         try {
             if (task.quantized) {
                 task.activations.quantize(x, xOff, w.cols()); // once, shared by all threads' rows
@@ -93,6 +113,10 @@ public final class Kernels {
             task.x = null;
             task.out = null;
         }
+    }
+
+    private static boolean quantizesActivations(WeightMatrix w) {
+        return w instanceof BlockMatrix block && block.quantizesActivations();
     }
 
     /**
@@ -136,12 +160,23 @@ public final class Kernels {
      * dequantizes it a panel at a time (once per call, whatever the type) and runs the whole batch
      * over the panel with a register-blocked kernel, so the weights are read and dequantized once
      * per batch. {@code n == 1} is exactly {@link #matvec} (as are F32 batches below 4 vectors, where
-     * separate matvecs measure faster). Allocates nothing in steady state.
+     * separate matvecs measure faster). For Q8_0 and Q4_0 weights the inputs are first rounded to
+     * Q8_0 (see {@link #quantizeActivations}) into a per-thread scratch; {@code xs} is not modified.
+     * Allocates nothing in steady state.
      *
      * @throws IllegalArgumentException when {@code n < 0}
      * @throws IndexOutOfBoundsException when {@code xs} or {@code out} is too short
      */
     public static void matmul(WeightMatrix w, float[] xs, int n, float[] out, ComputePool pool) {
+        matmul(w, xs, n, out, pool, quantizeActivations);
+    }
+
+    /**
+     * {@link #matmul(WeightMatrix, float[], int, float[], ComputePool)} with an explicit choice of
+     * whether Q8_0 and Q4_0 weights meet the inputs rounded to Q8_0 (other types ignore it).
+     */
+    public static void matmul(WeightMatrix w, float[] xs, int n, float[] out, ComputePool pool,
+                              boolean quantizeActivations) {
         if (n < 0) {
             throw new IllegalArgumentException("n must be >= 0, got " + n);
         }
@@ -154,14 +189,23 @@ public final class Kernels {
         }
         if (Gemm.prefersMatvecs(w, n)) {
             for (int i = 0; i < n; i++) {
-                matvec(w, xs, i * cols, out, i * rows, pool);
+                matvec(w, xs, i * cols, out, i * rows, pool, quantizeActivations);
             }
             return;
         }
+        float[] inputs = xs;
+        if (quantizeActivations && quantizesActivations(w)) {
+            inputs = ROUNDED_INPUTS.get();
+            if (inputs.length < n * cols) {
+                inputs = new float[n * cols];
+                ROUNDED_INPUTS.set(inputs);
+            }
+            QuantizedActivations.roundTrip(xs, 0, n * cols, inputs, 0);
+        }
         if ((long) rows * cols * n < MIN_PARALLEL_ELEMENTS) {
-            Gemm.rows(w, xs, n, out, 0, rows);
+            Gemm.rows(w, inputs, n, out, 0, rows);
             return;
         }
-        Gemm.parallel(w, xs, n, out, pool);
+        Gemm.parallel(w, inputs, n, out, pool);
     }
 }

@@ -36,6 +36,12 @@ class BatchingStressTest {
     private static final byte[] MODEL = SyntheticModel.builder().layers(2).embeddingLength(128).heads(4).kvHeads(2)
             .feedForwardLength(256).vocabularySize(512).contextLength(256).weightType(GgmlType.Q8_0).seed(41).build();
 
+    /**
+     * F32 activations: batched steps then give exactly the unbatched tokens, which is what lets the
+     * stress tests spot a mixed-up token (quantized activations may differ by a quantization step).
+     */
+    private static final EngineOptions OPTIONS = new EngineOptions(2).withQuantizedActivations(false);
+
     private static GenerationRequest request(int prompt) {
         return GenerationRequest.builder().prompt("the and a " + prompt + " was he").maxTokens(MAX_TOKENS)
                 .sampling(SamplerSettings.greedy()).build();
@@ -43,7 +49,7 @@ class BatchingStressTest {
 
     private static int[][] references() {
         int[][] out = new int[PROMPTS][];
-        try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(MODEL), new EngineOptions(2).withMaxBatchSize(1));
+        try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(MODEL), OPTIONS.withMaxBatchSize(1));
              KvCache cache = engine.kvCacheBuilder().maxSequences(1).prefixCaching(false).build()) {
             Generator generator = new Generator(engine, cache);
             for (int p = 0; p < PROMPTS; p++) {
@@ -57,7 +63,7 @@ class BatchingStressTest {
     void manyThreadsWithRandomEarlyExitsNeitherDeadlockNorMixUpTokens() {
         int[][] reference = references();
         assertTimeoutPreemptively(Duration.ofSeconds(180), () -> {
-            try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(MODEL), new EngineOptions(2).withMaxBatchSize(4));
+            try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(MODEL), OPTIONS.withMaxBatchSize(4));
                  KvCache cache = engine.kvCacheBuilder().maxSequences(THREADS).prefixCaching(false).build();
                  ExecutorService threads = Executors.newFixedThreadPool(THREADS)) {
                 Generator generator = new Generator(engine, cache);
@@ -121,7 +127,7 @@ class BatchingStressTest {
     void adaptiveMemoryPressureUnderBatchingFinishes() {
         int[][] reference = references();
         assertTimeoutPreemptively(Duration.ofSeconds(180), () -> {
-            try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(MODEL), new EngineOptions(2).withMaxBatchSize(8));
+            try (InferenceEngine engine = InferenceEngine.of(GgufFile.read(MODEL), OPTIONS.withMaxBatchSize(8));
                  KvCache cache = engine.kvCacheBuilder().maxSequences(THREADS).strategy(CacheStrategy.ADAPTIVE)
                          .maxBlocks(THREADS + 4).prefixCaching(false).build();
                  ExecutorService threads = Executors.newFixedThreadPool(THREADS)) {

@@ -71,16 +71,29 @@ class KernelsTest {
             Kernels.matvec(m, x, 3, out, 1, pool);
             assertEquals(42, out[0]);
             assertEquals(43, out[rows + 1]);
+            float[] xr = ReferenceDequant.kernelInputs(type, Arrays.copyOfRange(x, 3, x.length), cols);
             for (int r = 0; r < rows; r++) {
-                assertRowClose(w, cols, r, x, 3, out[1 + r], what + " matvec");
+                assertRowClose(w, cols, r, xr, 0, out[1 + r], what + " matvec");
+            }
+            Kernels.matvec(m, x, 3, out, 1, pool, false);
+            for (int r = 0; r < rows; r++) {
+                assertRowClose(w, cols, r, x, 3, out[1 + r], what + " matvec (F32 activations)");
             }
             for (int n : new int[] {1, 3, 17}) {
                 float[] xs = randomVector(n * cols, n * 31L + cols);
                 float[] outs = new float[n * rows];
                 Kernels.matmul(m, xs, n, outs, pool);
+                float[] xsr = ReferenceDequant.kernelInputs(type, xs, cols);
                 for (int i = 0; i < n; i++) {
                     for (int r = 0; r < rows; r++) {
-                        assertRowClose(w, cols, r, xs, i * cols, outs[i * rows + r], what + " matmul n=" + n + " vector " + i);
+                        assertRowClose(w, cols, r, xsr, i * cols, outs[i * rows + r], what + " matmul n=" + n + " vector " + i);
+                    }
+                }
+                Kernels.matmul(m, xs, n, outs, pool, false);
+                for (int i = 0; i < n; i++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertRowClose(w, cols, r, xs, i * cols, outs[i * rows + r],
+                                what + " matmul n=" + n + " vector " + i + " (F32 activations)");
                     }
                 }
             }

@@ -81,6 +81,21 @@ class QuantizedActivationsTest {
         assertEquals(0f, qa.scales()[0]);
         assertThrows(IllegalArgumentException.class, () -> qa.quantize(x, 0, 33));
         assertThrows(IndexOutOfBoundsException.class, () -> qa.quantize(x, 6, n));
+
+        // The round trip (what batched products multiply) is d * q of the same quantization, bit for bit.
+        float[] rounded = new float[n + 3];
+        QuantizedActivations.roundTrip(x, 5, n, rounded, 3);
+        for (int i = 0; i < n; i++) {
+            float expected = q[i] * d[i / 32];
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(rounded[3 + i]), "rounded " + i);
+        }
+        float[] inPlace = x.clone();
+        QuantizedActivations.roundTrip(inPlace, 5, n, inPlace, 5);
+        for (int i = 0; i < n; i++) {
+            assertEquals(rounded[3 + i], inPlace[5 + i], "in place " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> QuantizedActivations.roundTrip(x, 0, 31, rounded, 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> QuantizedActivations.roundTrip(x, 0, n, rounded, 4));
     }
 
     @ParameterizedTest(name = "{0} {1}x{2} rows [{3}, {3}+{4})")

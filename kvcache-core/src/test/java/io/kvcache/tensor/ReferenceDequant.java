@@ -208,4 +208,36 @@ final class ReferenceDequant {
         }
         return (float) (sign == 1 ? -v : v);
     }
+
+    /** Whether products with {@code type} weights quantize the activation by default (llama.cpp's vec_dot_type Q8_0). */
+    static boolean quantizesActivations(GgmlType type) {
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
+    }
+
+    /**
+     * The inputs the kernels multiply with {@code type} weights by default: for Q8_0 and Q4_0,
+     * {@code x} quantized per block of 32 like llama.cpp's AVX2 {@code quantize_row_q8_0}
+     * ({@code d = f16(amax / 127)}, {@code q = rint(x * 127 / amax)}) and dequantized as
+     * {@code d * q}; otherwise {@code x} itself. Vectors of {@code cols} floats, each quantized on its own.
+     */
+    static float[] kernelInputs(GgmlType type, float[] x, int cols) {
+        if (!quantizesActivations(type)) {
+            return x;
+        }
+        float[] r = x.clone();
+        for (int v = 0; v + cols <= x.length; v += cols) {
+            for (int b = v; b < v + cols; b += 32) {
+                float amax = 0;
+                for (int j = 0; j < 32; j++) {
+                    amax = Math.max(amax, Math.abs(x[b + j]));
+                }
+                float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+                float id = amax != 0 ? 127f / amax : 0f;
+                for (int j = 0; j < 32; j++) {
+                    r[b + j] = (float) Math.rint(x[b + j] * id) * d;
+                }
+            }
+        }
+        return r;
+    }
 }

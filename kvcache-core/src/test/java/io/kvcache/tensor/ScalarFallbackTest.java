@@ -54,12 +54,13 @@ class ScalarFallbackTest {
                         failures++;
                     }
                 }
+                float[] xr = ReferenceDequant.kernelInputs(type, x, cols);
                 for (int r = 0; r < rows; r++) {
                     double exact = 0;
                     double magnitude = 0;
                     for (int c = 0; c < cols; c++) {
-                        exact += (double) w[r * cols + c] * x[c];
-                        magnitude += Math.abs((double) w[r * cols + c] * x[c]);
+                        exact += (double) w[r * cols + c] * xr[c];
+                        magnitude += Math.abs((double) w[r * cols + c] * xr[c]);
                     }
                     if (Math.abs(exact - out[r]) > 1e-5 * magnitude) {
                         System.out.println("FAIL " + type + " row " + r + ": " + out[r] + " vs " + exact);

@@ -82,6 +82,7 @@ class VectorShapesTest {
         try (ComputePool pool = ComputePool.create(1)) {
             Kernels.matmul(m, xs, n, out, pool);
         }
+        xs = ReferenceDequant.kernelInputs(type, xs, cols);
         for (int i = 0; i < n; i++) {
             for (int r = 0; r < rows; r++) {
                 double exact = 0;
@@ -108,7 +109,7 @@ class VectorShapesTest {
         }
         float[] out = new float[cols * rows];
         try (ComputePool pool = ComputePool.create(1)) {
-            Kernels.matmul(m, xs, cols, out, pool);
+            Kernels.matmul(m, xs, cols, out, pool, false); // F32 activations: 1 must stay exactly 1
         }
         int failures = 0;
         for (int j = 0; j < cols; j++) {

@@ -22,7 +22,8 @@ class TensorKotlinTest {
             val w = WeightMatrix.of(file, file.tensor("w") ?: error("missing"))
             val x = FloatArray(cols) { it.toFloat() }
             val out = FloatArray(rows)
-            ComputePool.create(2).use { pool -> Kernels.matvec(w, x, 0, out, 0, pool) }
+            // F32 activations (the last argument): Q8_0 products otherwise round x to Q8_0 first, as llama.cpp does.
+            ComputePool.create(2).use { pool -> Kernels.matvec(w, x, 0, out, 0, pool, false) }
             // Q8_0 stores 1.0 as 127 * f16(1/127) = 0.99993896: exact up to the scale's rounding.
             out.forEachIndexed { r, v -> assertEquals(r.toFloat(), v, r * 1e-4f) }
             assertEquals(1, WeightMatrix.of(file, file.tensor("r")!!).rows())

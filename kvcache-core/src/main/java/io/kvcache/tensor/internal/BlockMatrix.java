@@ -104,10 +104,9 @@ public abstract class BlockMatrix implements WeightMatrix {
     }
 
     /**
-     * True when this type has a {@link #dotRowsQuantized} kernel: Q8_0 and Q4_0 with the Vector
-     * API on, which multiply in integers against the activation quantized to Q8_0 like llama.cpp
-     * (results differ from {@link #dot} by that quantization, within llama.cpp's own tolerance
-     * for these types).
+     * True when this type has a {@link #dotRowsQuantized} kernel: Q8_0 and Q4_0, which multiply in
+     * integers against the activation quantized to Q8_0 like llama.cpp (results differ from
+     * {@link #dot} by that quantization, and match llama.cpp's own products for these types).
      */
     public boolean quantizesActivations() {
         return false;
@@ -130,11 +129,26 @@ public abstract class BlockMatrix implements WeightMatrix {
         if (x.length() != cols) {
             throw new IndexOutOfBoundsException("quantized activations hold " + x.length() + " elements, the rows " + cols);
         }
-        quantizedDotRows(firstRow * rowBytes, count, x, out, outOffset);
+        if (VectorSupport.ENABLED) {
+            quantizedDotRows(firstRow * rowBytes, count, x, out, outOffset);
+        } else {
+            long offset = firstRow * rowBytes;
+            for (int i = 0; i < count; i++, offset += rowBytes) {
+                out[outOffset + i] = scalarQuantizedDot(offset, x.quants(), x.scales());
+            }
+        }
     }
 
-    /** The kernel behind {@link #dotRowsQuantized}; arguments are checked. */
+    /** The vector kernel behind {@link #dotRowsQuantized}; arguments are checked. */
     protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
+        throw new IllegalStateException(this + " has no kernel for quantized activations");
+    }
+
+    /**
+     * The scalar kernel behind {@link #dotRowsQuantized} for the row at byte {@code offset}: per
+     * block the exact integer sum of quant products, scaled by {@code d_w * d_x}.
+     */
+    protected float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
         throw new IllegalStateException(this + " has no kernel for quantized activations");
     }
 

@@ -1,6 +1,7 @@
 package io.kvcache.tensor.internal;
 
 import io.kvcache.tensor.internal.vector.Q8ActivationDots;
+import io.kvcache.tensor.internal.vector.Q8Rounding;
 import java.util.Objects;
 
 /**
@@ -13,7 +14,8 @@ import java.util.Objects;
  * <p>Reusable scratch: {@link #quantize} overwrites the previous vector and grows the arrays only
  * when a longer vector arrives, so steady-state decoding allocates nothing. Not thread-safe: one
  * instance per thread (readers on other threads need a happens-before edge after
- * {@link #quantize}, which {@code ComputePool} hand-offs provide).
+ * {@link #quantize}, which {@code ComputePool} hand-offs provide). The static {@link #roundTrip}
+ * is stateless and thread-safe.
  */
 public final class QuantizedActivations {
     public static final int BLOCK = 32;
@@ -24,22 +26,88 @@ public final class QuantizedActivations {
 
     /**
      * Quantizes {@code x[offset .. offset + n)}; {@code n} must be a multiple of {@value #BLOCK}.
-     * Only called when {@link VectorSupport#ENABLED}.
+     * The vector and scalar paths give bit-identical quants and scales (every step is exactly
+     * rounded: a maximum, one division, a multiplication rounded half to even).
      *
      * @throws IllegalArgumentException when {@code n} is not a multiple of {@value #BLOCK}
      * @throws IndexOutOfBoundsException when the range is out of bounds
      */
     public void quantize(float[] x, int offset, int n) {
         Objects.checkFromIndexSize(offset, n, x.length);
-        if (n % BLOCK != 0) {
-            throw new IllegalArgumentException("length " + n + " is not a multiple of " + BLOCK);
-        }
+        checkBlocks(n);
         if (quants.length < n) {
             quants = new short[n];
             scales = new float[n / BLOCK];
         }
-        Q8ActivationDots.quantize(x, offset, n, quants, scales);
+        if (VectorSupport.ENABLED) {
+            Q8ActivationDots.quantize(x, offset, n, quants, scales);
+        } else {
+            for (int b = 0; b < n / BLOCK; b++) {
+                int at = offset + BLOCK * b;
+                float amax = blockMax(x, at);
+                scales[b] = scale(amax);
+                float id = inverseScale(amax);
+                for (int j = 0; j < BLOCK; j++) {
+                    quants[BLOCK * b + j] = (short) Math.rint(x[at + j] * id);
+                }
+            }
+        }
         length = n;
+    }
+
+    /**
+     * Writes {@code d * q} for each element of {@code src[srcOff .. srcOff + n)} quantized as
+     * {@link #quantize} does into {@code dst[dstOff ..)} ({@code dst} may be {@code src} at the
+     * same offset). Each such value is exact in float (an 11-bit scale times a quant of at most 8
+     * bits), so a float product over these values equals llama.cpp's integer block sums scaled by
+     * {@code d_w * d_x} up to the rounding of the products and the summation order: what lets the
+     * batched product (which multiplies floats) agree with the integer matvec kernels.
+     *
+     * @throws IllegalArgumentException when {@code n} is not a multiple of {@value #BLOCK}
+     * @throws IndexOutOfBoundsException when a range is out of bounds
+     */
+    public static void roundTrip(float[] src, int srcOff, int n, float[] dst, int dstOff) {
+        Objects.checkFromIndexSize(srcOff, n, src.length);
+        Objects.checkFromIndexSize(dstOff, n, dst.length);
+        checkBlocks(n);
+        if (VectorSupport.ENABLED) {
+            Q8Rounding.roundTrip(src, srcOff, n, dst, dstOff);
+            return;
+        }
+        for (int b = 0; b < n / BLOCK; b++) {
+            int from = srcOff + BLOCK * b;
+            int to = dstOff + BLOCK * b;
+            float amax = blockMax(src, from);
+            float d = scale(amax);
+            float id = inverseScale(amax);
+            for (int j = 0; j < BLOCK; j++) {
+                dst[to + j] = (float) Math.rint(src[from + j] * id) * d;
+            }
+        }
+    }
+
+    private static void checkBlocks(int n) {
+        if (n % BLOCK != 0) {
+            throw new IllegalArgumentException("length " + n + " is not a multiple of " + BLOCK);
+        }
+    }
+
+    private static float blockMax(float[] x, int at) {
+        float amax = 0;
+        for (int j = 0; j < BLOCK; j++) {
+            amax = Math.max(amax, Math.abs(x[at + j]));
+        }
+        return amax;
+    }
+
+    /** The block scale {@code amax / 127}, rounded to half precision as llama.cpp stores it. */
+    static float scale(float amax) {
+        return Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+    }
+
+    /** {@code 127 / amax} (not the reciprocal of the rounded scale: llama.cpp's AVX2 quantizer). */
+    static float inverseScale(float amax) {
+        return amax != 0f ? 127f / amax : 0f;
     }
 
     /** The quants of the last {@link #quantize}, widened: element {@code i} at index {@code i}. */
