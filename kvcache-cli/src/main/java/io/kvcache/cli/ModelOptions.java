@@ -23,6 +23,10 @@ final class ModelOptions {
     @Option(names = "--kv-type", description = "K/V element type: ${COMPLETION-CANDIDATES} (default: F32)")
     KvElementType kvType = KvElementType.F32;
 
+    @Option(names = "--f32-activations",
+            description = "multiply Q8_0/Q4_0 weights with F32 activations instead of rounding them to Q8_0 like llama.cpp")
+    boolean f32Activations;
+
     /** Fails with one clear line when the file is missing (before GGUF parsing would say less). */
     static void requireFile(Path file) {
         if (!Files.isRegularFile(file)) {
@@ -35,7 +39,8 @@ final class ModelOptions {
         long start = System.nanoTime();
         progress.print("Loading " + model.getFileName() + " ...");
         progress.flush();
-        InferenceEngine engine = InferenceEngine.load(model, new EngineOptions(threads));
+        InferenceEngine engine = InferenceEngine.load(model,
+                new EngineOptions(threads).withQuantizedActivations(!f32Activations));
         progress.printf(" %s, %d layers, %d threads, loaded in %d ms%n", engine.config().architecture(),
                 engine.config().layers(), engine.threads(), (System.nanoTime() - start) / 1_000_000);
         progress.flush();

@@ -42,6 +42,13 @@ public class KvCacheProperties {
      */
     private int maxBatchSize = EngineOptions.DEFAULT_MAX_BATCH_SIZE;
 
+    /**
+     * Whether products with Q8_0 and Q4_0 weights round the activations to Q8_0 first, as llama.cpp
+     * does: faster, and logits that match llama.cpp's. False keeps F32 activations (slower; batched
+     * steps then equal unbatched ones to float rounding).
+     */
+    private boolean quantizeActivations = true;
+
     private final Model model = new Model();
 
     private final Cache cache = new Cache();
@@ -62,6 +69,14 @@ public class KvCacheProperties {
 
     public void setMaxBatchSize(int maxBatchSize) {
         this.maxBatchSize = maxBatchSize;
+    }
+
+    public boolean isQuantizeActivations() {
+        return quantizeActivations;
+    }
+
+    public void setQuantizeActivations(boolean quantizeActivations) {
+        this.quantizeActivations = quantizeActivations;
     }
 
     /** The configured thread count, or the number of available processors when unset. */

@@ -49,7 +49,8 @@ final class ModelLoader {
         long start = System.nanoTime();
         InferenceEngine engine;
         try {
-            engine = InferenceEngine.load(path, new EngineOptions(threads).withMaxBatchSize(maxBatchSize));
+            engine = InferenceEngine.load(path, new EngineOptions(threads).withMaxBatchSize(maxBatchSize)
+                    .withQuantizedActivations(properties.isQuantizeActivations()));
         } catch (GgufFormatException e) {
             throw new KvCacheConfigurationException("The model file " + path + " is not a valid GGUF file: "
                     + e.getMessage(), "Point kvcache.model.path (or kvcache.model.url) at a GGUF model file.", e);

@@ -243,6 +243,16 @@ class KvCacheAutoConfigurationTests {
     }
 
     @Test
+    void quantizedActivationsAreOnByDefaultAndCanBeSwitchedOff() {
+        runner.withPropertyValues("kvcache.model.path=" + model())
+                .run(context -> assertThat(context.getBean(InferenceEngine.class).options().quantizeActivations())
+                        .isTrue());
+        runner.withPropertyValues("kvcache.model.path=" + model(), "kvcache.quantize-activations=false")
+                .run(context -> assertThat(context.getBean(InferenceEngine.class).options().quantizeActivations())
+                        .isFalse());
+    }
+
+    @Test
     void maxBatchSizeConfiguresContinuousBatchingAndRejectsZero() {
         runner.withPropertyValues("kvcache.model.path=" + model())
                 .run(context -> assertThat(context.getBean(InferenceEngine.class).maxBatchSize())
