@@ -296,11 +296,7 @@ public final class LlamaModel {
         }
         Kernels.matmul(w.gate(), a.xb, n, a.hb, pool, quantizeActivations);
         Kernels.matmul(w.up(), a.xb, n, a.hb2, pool, quantizeActivations);
-        int hidden = n * config.feedForwardLength();
-        for (int i = 0; i < hidden; i++) {
-            float g = a.hb[i];
-            a.hb[i] = g / (1.0f + (float) Math.exp(-g)) * a.hb2[i];
-        }
+        Kernels.swiglu(a.hb, a.hb2, n * config.feedForwardLength());
         Kernels.matmul(w.down(), a.hb, n, a.tmp, pool, quantizeActivations);
         add(a.x, a.tmp, n * dim);
     }
