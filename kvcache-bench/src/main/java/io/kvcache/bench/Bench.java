@@ -157,6 +157,9 @@ public final class Bench implements Callable<Integer> {
             }
             if (!skipCacheBenchmarks && name.equals(cacheModel)) {
                 runCacheBenchmarks(engine, model, tok, plan);
+            } else if (!skipCacheBenchmarks) {
+                // Batching gains depend on the weight type (memory- or compute-bound products): every model.
+                runConcurrentDecoding(new CacheBenchmarks(engine, name, kvType, model.contextLength()), name, tok, plan);
             }
         } catch (RuntimeException | Error e) {
             log("kvcache %s: failed: %s", name, e);
@@ -200,12 +203,16 @@ public final class Bench implements Callable<Integer> {
         }
         addAll(model.name(), "prefix_hit_ttft_speedup@1000",
                 () -> cache.prefixHitTimeToFirstToken(Prompts.ofLength(tok, 1000).ids(), tails));
-        log("kvcache %s: concurrent decoding", model.name());
-        addAll(model.name(), "concurrent_decode", () -> cache.concurrentDecode(
-                Prompts.ofLength(tok, SHORT_PROMPT).ids(), plan.concurrentTokens(), plan.concurrency()));
+        runConcurrentDecoding(cache, model.name(), tok, plan);
         addAll(model.name(), "kv_bytes_per_token", () -> cache.bytesPerToken(1000));
         log("kvcache %s: decode at depth 1024 with the other K/V types", model.name());
         addAll(model.name(), "decode@d1024 by K/V type", () -> decodeByKvType(engine, model, tok, cached, plan));
+    }
+
+    private void runConcurrentDecoding(CacheBenchmarks cache, String model, Tokenizer tok, Plan plan) {
+        log("kvcache %s: concurrent decoding", model);
+        addAll(model, "concurrent_decode", () -> cache.concurrentDecode(
+                Prompts.ofLength(tok, SHORT_PROMPT).ids(), plan.concurrentTokens(), plan.concurrency()));
     }
 
     /** tg at depth 1024 with each K/V type other than the run's: what the element type costs in attention. */
