@@ -146,9 +146,23 @@ public abstract class BlockMatrix implements WeightMatrix {
 
     /**
      * The scalar kernel behind {@link #dotRowsQuantized} for the row at byte {@code offset}: per
-     * block the exact integer sum of quant products, scaled by {@code d_w * d_x}.
+     * block the exact integer sum of quant products ({@link #quantizedBlockSum}), scaled by
+     * {@code d_w * d_x} (every type with this kernel starts its block with the f16 scale).
      */
-    protected float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
+    private float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
+        long blockBytes = rowBytes / blocks;
+        float sum = 0;
+        for (int b = 0; b < blocks; b++, offset += blockBytes) {
+            sum += quantizedBlockSum(offset, xq, 32 * b) * (Le.f16(data, offset) * xd[b]);
+        }
+        return sum;
+    }
+
+    /**
+     * The exact sum of the 32 weight quants of the block at byte {@code offset} times
+     * {@code xq[at .. at + 32)}; only for types where {@link #quantizesActivations()} is true.
+     */
+    protected int quantizedBlockSum(long offset, short[] xq, int at) {
         throw new IllegalStateException(this + " has no kernel for quantized activations");
     }
 

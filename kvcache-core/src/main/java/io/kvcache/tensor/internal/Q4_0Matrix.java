@@ -54,17 +54,13 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
-    protected float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
-        float sum = 0;
-        for (int b = 0; b < blocks; b++, offset += BLOCK_BYTES) {
-            int s = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = Le.u8(data, offset + 2 + j);
-                s += ((q & 0xF) - 8) * xq[32 * b + j] + ((q >>> 4) - 8) * xq[32 * b + j + 16];
-            }
-            sum += s * (Le.f16(data, offset) * xd[b]);
+    protected int quantizedBlockSum(long offset, short[] xq, int at) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            int q = Le.u8(data, offset + 2 + j);
+            s += ((q & 0xF) - 8) * xq[at + j] + ((q >>> 4) - 8) * xq[at + j + 16];
         }
-        return sum;
+        return s;
     }
 
     @Override

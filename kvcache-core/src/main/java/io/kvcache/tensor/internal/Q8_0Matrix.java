@@ -50,16 +50,12 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    protected float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
-        float sum = 0;
-        for (int b = 0; b < blocks; b++, offset += BLOCK_BYTES) {
-            int s = 0;
-            for (int j = 0; j < 32; j++) {
-                s += Le.s8(data, offset + 2 + j) * xq[32 * b + j];
-            }
-            sum += s * (Le.f16(data, offset) * xd[b]);
+    protected int quantizedBlockSum(long offset, short[] xq, int at) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) {
+            s += Le.s8(data, offset + 2 + j) * xq[at + j];
         }
-        return sum;
+        return s;
     }
 
     @Override
