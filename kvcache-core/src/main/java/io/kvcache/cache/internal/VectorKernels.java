@@ -10,6 +10,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** {@link Kernels} on the Vector API; loaded only when {@code jdk.incubator.vector} is present. Thread-safe. */
@@ -363,27 +364,31 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * The lanes' sum in a fixed order: halves added pairwise down to one lane. {@code reduceLanes(ADD)}
+     * The lanes' sum in a fixed order: lanes added pairwise, halves first, down to one lane. {@code reduceLanes(ADD)}
      * may add in any order, and does differ between the interpreter and compiled code, so the same
      * attention would not always give the same bits (e.g. before and after warm-up, or one query
      * alone and in a run of queries).
      */
     static float lanesSum(FloatVector v) {
         FloatVector x = v;
-        if (x.length() == 16) {
-            x = halvesAdded(x, FloatVector.SPECIES_256);
+        for (VectorShuffle<Float> pairs : PAIRS) {
+            x = x.add(x.rearrange(pairs));
         }
-        if (x.length() == 8) {
-            x = halvesAdded(x, FloatVector.SPECIES_128);
-        }
-        if (x.length() == 4) {
-            x = halvesAdded(x, FloatVector.SPECIES_64);
-        }
-        return x.length() == 2 ? x.lane(0) + x.lane(1) : x.reduceLanes(VectorOperators.ADD);
+        return x.lane(0);
     }
 
-    private static FloatVector halvesAdded(FloatVector v, VectorSpecies<Float> half) {
-        return ((FloatVector) v.reinterpretShape(half, 0)).add((FloatVector) v.reinterpretShape(half, 1));
+    /** For {@link #lanesSum}: lane i paired with lane i ^ (LANES/2), then i ^ (LANES/4), ... i ^ 1. */
+    private static final VectorShuffle<Float>[] PAIRS = pairs();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] pairs() {
+        int steps = Integer.numberOfTrailingZeros(LANES);
+        VectorShuffle<Float>[] pairs = new VectorShuffle[steps];
+        for (int step = 0; step < steps; step++) {
+            int mask = LANES >> (step + 1);
+            pairs[step] = VectorShuffle.fromOp(SPECIES, i -> i ^ mask);
+        }
+        return pairs;
     }
 
     private static FloatVector f32(MemorySegment seg, long rowOff, int i) {
