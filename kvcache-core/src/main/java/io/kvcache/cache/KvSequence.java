@@ -125,6 +125,48 @@ public interface KvSequence extends AutoCloseable {
      */
     int attentionScratchSize(int queryHeads);
 
+    /**
+     * {@link #attention(int, int, int, float[], int, float[], int, int, int, float[]) attention} for the
+     * {@code count} consecutive positions {@code firstPosition ..} (the rows of a prompt): position
+     * {@code firstPosition + i} reads its query at {@code q[qOff + i * qStride ..]} and writes its output
+     * at {@code out[outOff + i * outStride ..]}; each query is causal on its own (it sees only positions
+     * up to its own, like a single-position call). The results are bit-identical to {@code count}
+     * single-position calls, but an implementation may read (and widen) each K/V block once for many
+     * of the queries. {@code scratch} must hold at least {@link #attentionScratchSize()} floats and
+     * belong to the calling thread; with {@link #attentionScratchSize(int, int)} floats
+     * {@code count} queries of a whole KV group share one read. Thread safety: a read call, like
+     * {@code attention}. The default implementation makes the single-position calls.
+     *
+     * @throws IllegalStateException if a position is not stored or a position visible to one of the
+     *     queries was dropped (then nothing is written)
+     * @throws IllegalArgumentException if {@code count < 1}, a stride is below {@code queryHeads*headDim},
+     *     {@code queryHeads} is not a multiple of {@code kvHeads} or the scratch is too small
+     * @throws IndexOutOfBoundsException if the queries or outputs do not fit their arrays
+     */
+    default void attention(int layer, int firstPosition, int count, int queryHeads, float[] q, int qOff, int qStride,
+                           float[] out, int outOff, int outStride, int headFrom, int headTo, float[] scratch) {
+        int width = queryHeads * spec().headDim();
+        if (count < 1 || qStride < width || outStride < width) {
+            throw new IllegalArgumentException("count (" + count + ") must be positive and the strides (" + qStride
+                    + ", " + outStride + ") at least queryHeads*headDim = " + width);
+        }
+        for (int i = 0; i < count; i++) {
+            attention(layer, firstPosition + i, queryHeads, q, qOff + i * qStride, out, outOff + i * outStride,
+                    headFrom, headTo, scratch);
+        }
+    }
+
+    /**
+     * A scratch size with which the multi-position {@link #attention(int, int, int, int, float[], int, int,
+     * float[], int, int, int, int, float[]) attention} serves {@code count} positions of all query heads
+     * that share a KV head from one read of its K/V. Any size from {@link #attentionScratchSize()} up
+     * works (smaller ones take fewer positions per read). The default is
+     * {@link #attentionScratchSize(int)}.
+     */
+    default int attentionScratchSize(int queryHeads, int count) {
+        return attentionScratchSize(queryHeads);
+    }
+
     /** All heads with an internal scratch buffer: not for concurrent use. */
     void attention(int layer, int position, int queryHeads, float[] q, float[] out);
 

@@ -710,19 +710,9 @@ final class PagedSequence implements KvSequence {
         beginRead();
         try {
             ensureNotPreempted();
-            Objects.checkIndex(layer, spec.layers());
-            int kvHeads = spec.kvHeads();
-            if (queryHeads < kvHeads || queryHeads % kvHeads != 0) {
-                throw new IllegalArgumentException("queryHeads (" + queryHeads + ") must be a positive multiple of"
-                        + " the cache's kvHeads (" + kvHeads + ")");
-            }
-            Objects.checkFromToIndex(headFrom, headTo, queryHeads);
+            checkAttention(layer, queryHeads, headFrom, headTo, scratch);
             Objects.checkFromIndexSize(qOff, queryHeads * headDim, q.length);
             Objects.checkFromIndexSize(outOff, queryHeads * headDim, out.length);
-            if (scratch.length < attention.scratchSize()) {
-                throw new IllegalArgumentException("attention scratch holds " + scratch.length + " floats, needs "
-                        + attention.scratchSize() + " (attentionScratchSize())");
-            }
             if (position < 0 || position >= reservedEnd) {
                 throw notStored(position);
             }
@@ -733,6 +723,55 @@ final class PagedSequence implements KvSequence {
             attention.attend(table, layer, position, queryHeads, q, qOff, out, outOff, headFrom, headTo, scratch);
         } finally {
             endRead();
+        }
+    }
+
+    @Override
+    public int attentionScratchSize(int queryHeads, int count) {
+        return attention.runScratchSize(queryHeads, count);
+    }
+
+    @Override
+    public void attention(int layer, int firstPosition, int count, int queryHeads, float[] q, int qOff, int qStride,
+                          float[] out, int outOff, int outStride, int headFrom, int headTo, float[] scratch) {
+        beginRead();
+        try {
+            ensureNotPreempted();
+            checkAttention(layer, queryHeads, headFrom, headTo, scratch);
+            int width = queryHeads * headDim;
+            if (count < 1 || qStride < width || outStride < width) {
+                throw new IllegalArgumentException("count (" + count + ") must be positive and the strides ("
+                        + qStride + ", " + outStride + ") at least queryHeads*headDim = " + width);
+            }
+            Objects.checkFromIndexSize(qOff, Math.toIntExact((long) (count - 1) * qStride + width), q.length);
+            Objects.checkFromIndexSize(outOff, Math.toIntExact((long) (count - 1) * outStride + width), out.length);
+            if (firstPosition < 0 || (long) firstPosition + count > reservedEnd) {
+                throw notStored(firstPosition < 0 ? firstPosition : Math.max(firstPosition, reservedEnd));
+            }
+            for (int position = firstPosition; position < firstPosition + count; position++) {
+                int missing = attention.firstMissing(table, position);
+                if (missing >= 0) {
+                    throw droppedPosition(missing);
+                }
+            }
+            attention.attendRun(table, layer, firstPosition, count, queryHeads, q, qOff, qStride, out, outOff,
+                    outStride, headFrom, headTo, scratch);
+        } finally {
+            endRead();
+        }
+    }
+
+    private void checkAttention(int layer, int queryHeads, int headFrom, int headTo, float[] scratch) {
+        Objects.checkIndex(layer, spec.layers());
+        int kvHeads = spec.kvHeads();
+        if (queryHeads < kvHeads || queryHeads % kvHeads != 0) {
+            throw new IllegalArgumentException("queryHeads (" + queryHeads + ") must be a positive multiple of"
+                    + " the cache's kvHeads (" + kvHeads + ")");
+        }
+        Objects.checkFromToIndex(headFrom, headTo, queryHeads);
+        if (scratch.length < attention.scratchSize()) {
+            throw new IllegalArgumentException("attention scratch holds " + scratch.length + " floats, needs "
+                    + attention.scratchSize() + " (attentionScratchSize())");
         }
     }
 

@@ -247,7 +247,7 @@ public final class LlamaModel {
             ropeAngles(a.rowPosition[t], a.ropeCos, a.ropeSin, t * pairs);
         }
         if (a.attentionTask == null) {
-            a.attentionTask = new AttentionTask(a, config.heads(), config.queryDim());
+            a.attentionTask = new AttentionTask(a, config.heads(), config.kvHeads(), config.queryDim());
         }
         for (int l = 0; l < config.layers() && !a.allRowsFailed(); l++) {
             layer(l, a);
@@ -286,7 +286,7 @@ public final class LlamaModel {
 
         AttentionTask attention = a.attentionTask;
         attention.layer = l;
-        pool.parallelFor(n * config.heads(), attention);
+        pool.parallelFor(attention.plan(pool.threads()), attention);
 
         Kernels.matmul(w.wo(), a.att, n, a.tmp, pool, quantizeActivations);
         add(a.x, a.tmp, n * dim);
@@ -313,29 +313,118 @@ public final class LlamaModel {
     }
 
     /**
-     * Attention of every (row, head) item in a range, reused across layers and steps. A row whose
-     * member failed gets zeros; a failure inside attention drops only that row's member.
+     * Attention of a pass, reused across layers and steps. A row whose member failed gets zeros; a
+     * failure inside attention drops only that row's member.
+     *
+     * <p>Rows of one sequence at consecutive positions (a prompt) form runs, cut into chunks of up to
+     * {@link #MAX_CHUNK} positions; an item is one chunk and one slice of query heads, served by the
+     * multi-position {@link KvSequence#attention(int, int, int, int, float[], int, int, float[], int, int,
+     * int, int, float[])} (each K/V block read once per chunk, not once per position). Items are
+     * numbered slice-major so the pool's contiguous ranges get whole slices: with causal attention a
+     * late chunk costs more than an early one, and every slice has the same mix. A pass without a
+     * run of two or more rows (a decode step) keeps one item per (row, head).
      */
     static final class AttentionTask implements ComputePool.RangeTask {
+        /** Positions attended together: long enough to amortize reading a block, short enough to balance. */
+        static final int MAX_CHUNK = 32;
+        /** Scratch floats a worker grows to for one chunk (beyond it chunks take fewer positions per read). */
+        private static final int MAX_SCRATCH = 1 << 20;
         private final Activations a;
         private final int heads;
+        private final int group;
         private final int qDim;
+        private final int headDim;
+        /** First row and row count of each chunk of the current pass; {@link #chunks} 0 for a decode step. */
+        private final int[] chunkRow;
+        private final int[] chunkRows;
+        private int chunks;
+        private int sliceHeads;
         int layer;
 
-        AttentionTask(Activations a, int heads, int qDim) {
+        AttentionTask(Activations a, int heads, int kvHeads, int qDim) {
             this.a = a;
             this.heads = heads;
+            this.group = heads / kvHeads;
             this.qDim = qDim;
+            this.headDim = qDim / heads;
+            this.chunkRow = new int[a.capacity];
+            this.chunkRows = new int[a.capacity];
+        }
+
+        /** Cuts the pass into items for {@code threads} threads; returns the item count. */
+        int plan(int threads) {
+            int n = a.n;
+            chunks = 0;
+            boolean runs = false;
+            for (int t = 0; t < n; ) {
+                int end = t + 1;
+                while (end < n && a.rowSequence[end] == a.rowSequence[t]
+                        && a.rowPosition[end] == a.rowPosition[end - 1] + 1) {
+                    end++;
+                }
+                runs |= end - t > 1;
+                int pieces = (end - t + MAX_CHUNK - 1) / MAX_CHUNK;
+                for (int piece = 0; piece < pieces; piece++) {
+                    // Even pieces: 40 rows make two chunks of 20, not 32 and 8.
+                    int from = t + (int) ((long) (end - t) * piece / pieces);
+                    int to = t + (int) ((long) (end - t) * (piece + 1) / pieces);
+                    chunkRow[chunks] = from;
+                    chunkRows[chunks] = to - from;
+                    chunks++;
+                }
+                t = end;
+            }
+            if (!runs) {
+                chunks = 0;
+                return n * heads;
+            }
+            // Whole KV groups share K/V reads; halve them only while too few slices keep the threads busy.
+            sliceHeads = group;
+            while (sliceHeads % 2 == 0 && heads / sliceHeads < 2 * threads) {
+                sliceHeads /= 2;
+            }
+            return chunks * (heads / sliceHeads);
         }
 
         @Override
         public void run(int from, int to) {
+            if (chunks == 0) {
+                runRows(from, to);
+                return;
+            }
+            for (int item = from; item < to; item++) {
+                int chunk = item % chunks;
+                int headFrom = item / chunks * sliceHeads;
+                int headTo = headFrom + sliceHeads;
+                int t = chunkRow[chunk];
+                int rows = chunkRows[chunk];
+                if (a.rowFailed(t)) {
+                    for (int r = t; r < t + rows; r++) {
+                        java.util.Arrays.fill(a.att, r * qDim + headFrom * headDim, r * qDim + headTo * headDim, 0f);
+                    }
+                    continue;
+                }
+                KvSequence sequence = a.rowSequence[t];
+                try {
+                    int size = Math.max(sequence.attentionScratchSize(),
+                            Math.min(MAX_SCRATCH, sequence.attentionScratchSize(heads, rows)));
+                    sequence.attention(layer, a.rowPosition[t], rows, heads, a.q, t * qDim, qDim, a.att, t * qDim,
+                            qDim, headFrom, headTo, scratch(size));
+                } catch (RuntimeException e) {
+                    synchronized (a) {
+                        fail(a, t, e);
+                    }
+                }
+            }
+        }
+
+        /** One item per (row, head): a decode step, one position per sequence. */
+        private void runRows(int from, int to) {
             for (int item = from; item < to; ) {
                 int t = item / heads;
                 int headFrom = item % heads;
                 int headTo = Math.min(heads, headFrom + (to - item));
                 KvSequence sequence = a.rowSequence[t];
-                int headDim = qDim / heads;
                 if (a.rowFailed(t)) {
                     java.util.Arrays.fill(a.att, t * qDim + headFrom * headDim, t * qDim + headTo * headDim, 0f);
                 } else {

@@ -24,6 +24,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * all query heads on one thread, per context length and K/V element type. Heads and head size are
  * those of bench-110m (12 x 64); {@code -p kvHeads=4} gives grouped-query attention.
  *
+ * <p>Prefill: the last {@value #RUN} positions of the context (what one chunk of a prompt attends),
+ * once as a run through the multi-position {@code attention} ({@link #prefillRun}: each K/V block read
+ * and widened once for the run) and once as {@value #RUN} single-position calls
+ * ({@link #prefillPerPosition}); the outputs are bit-identical.
+ *
  * <p>A JMH state object: JMH drives it from one benchmark thread (not thread-safe otherwise).
  */
 @State(Scope.Benchmark)
@@ -53,6 +58,11 @@ public class AttentionBenchmark {
     private float[] q;
     private float[] out;
     private float[] scratch;
+    /** Positions attended together in the prefill benchmarks (the model's chunk size). */
+    static final int RUN = 32;
+    private float[] runQ;
+    private float[] runOut;
+    private float[] runScratch;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -70,6 +80,9 @@ public class AttentionBenchmark {
         q = random.gaussian(heads * headDim, 1);
         out = new float[heads * headDim];
         scratch = new float[sequence.attentionScratchSize()];
+        runQ = random.gaussian(RUN * heads * headDim, 1);
+        runOut = new float[RUN * heads * headDim];
+        runScratch = new float[sequence.attentionScratchSize(heads, RUN)];
     }
 
     @TearDown(Level.Trial)
@@ -82,5 +95,21 @@ public class AttentionBenchmark {
     public float[] attention() {
         sequence.attention(0, context - 1, heads, q, 0, out, 0, 0, heads, scratch);
         return out;
+    }
+
+    @Benchmark
+    public float[] prefillRun() {
+        int width = heads * headDim;
+        sequence.attention(0, context - RUN, RUN, heads, runQ, 0, width, runOut, 0, width, 0, heads, runScratch);
+        return runOut;
+    }
+
+    @Benchmark
+    public float[] prefillPerPosition() {
+        int width = heads * headDim;
+        for (int i = 0; i < RUN; i++) {
+            sequence.attention(0, context - RUN + i, heads, runQ, i * width, runOut, i * width, 0, heads, runScratch);
+        }
+        return runOut;
     }
 }

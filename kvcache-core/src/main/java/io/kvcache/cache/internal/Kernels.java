@@ -42,15 +42,13 @@ public interface Kernels {
                         float[] scratch, int scratchOff) {
         for (int p = 0; p < rows; p++, byteOff += rowBytes) {
             if (type == KvElementType.F16) {
-                RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
+                widenF16(seg, byteOff, rowBytes, 1, n, scratch, scratchOff);
+                scoresWidened(q, qOff, heads, scratch, scratchOff, 1, n, scale, out, outOff + p, outStride);
+                continue;
             }
             for (int j = 0; j < heads; j++) {
                 int qj = qOff + j * n;
-                float dot = switch (type) {
-                    case F32 -> dot(q, qj, seg, byteOff, n);
-                    case Q8_0 -> dotQ8(q, qj, seg, byteOff, n);
-                    case F16 -> dot(q, qj, scratch, scratchOff, n);
-                };
+                float dot = type == KvElementType.F32 ? dot(q, qj, seg, byteOff, n) : dotQ8(q, qj, seg, byteOff, n);
                 out[outOff + j * outStride + p] = dot * scale;
             }
         }
@@ -66,16 +64,57 @@ public interface Kernels {
                              int scratchOff) {
         for (int p = 0; p < rows; p++, byteOff += rowBytes) {
             if (type == KvElementType.F16) {
-                RowCodec.decode(type, seg, byteOff, n, scratch, scratchOff);
+                widenF16(seg, byteOff, rowBytes, 1, n, scratch, scratchOff);
+                weightedSumWidened(w, wOff + p, wStride, heads, scratch, scratchOff, 1, n, acc, accOff);
+                continue;
             }
             for (int j = 0; j < heads; j++) {
                 float weight = w[wOff + j * wStride + p];
                 int accJ = accOff + j * n;
-                switch (type) {
-                    case F32 -> axpy(weight, seg, byteOff, acc, accJ, n);
-                    case Q8_0 -> axpyQ8(weight, seg, byteOff, acc, accJ, n);
-                    case F16 -> axpy(weight, scratch, scratchOff, acc, accJ, n);
+                if (type == KvElementType.F32) {
+                    axpy(weight, seg, byteOff, acc, accJ, n);
+                } else {
+                    axpyQ8(weight, seg, byteOff, acc, accJ, n);
                 }
+            }
+        }
+    }
+
+    /*
+     * F16 rows widened once and then used by many queries (multi-query attention). The F16 paths of
+     * scores and weightedSum go through these same methods, so a query gets bit-identical results
+     * whether its rows were widened for it alone or for a whole run of queries.
+     */
+
+    /** Widens {@code rows} F16 rows of {@code n} values at {@code byteOff} (stride {@code rowBytes}) into {@code dst[dstOff + p * n ..]}; exact. */
+    default void widenF16(MemorySegment seg, long byteOff, long rowBytes, int rows, int n, float[] dst, int dstOff) {
+        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
+            RowCodec.decode(KvElementType.F16, seg, byteOff, n, dst, dstOff + p * n);
+        }
+    }
+
+    /**
+     * {@link #scores} against rows already widened to F32: row {@code p} at {@code rowsF32[rowsOff + p * n ..]},
+     * {@code out[outOff + j * outStride + p] = scale * (query j . row p)}.
+     */
+    default void scoresWidened(float[] q, int qOff, int heads, float[] rowsF32, int rowsOff, int rows, int n,
+                               float scale, float[] out, int outOff, int outStride) {
+        for (int p = 0; p < rows; p++) {
+            for (int j = 0; j < heads; j++) {
+                out[outOff + j * outStride + p] = dot(q, qOff + j * n, rowsF32, rowsOff + p * n, n) * scale;
+            }
+        }
+    }
+
+    /**
+     * {@link #weightedSum} of rows already widened to F32 (laid out as in {@link #scoresWidened}):
+     * {@code acc[accOff + j * n + i] += sum over p, in order, of w[wOff + j * wStride + p] * row_p[i]}.
+     */
+    default void weightedSumWidened(float[] w, int wOff, int wStride, int heads, float[] rowsF32, int rowsOff,
+                                    int rows, int n, float[] acc, int accOff) {
+        for (int p = 0; p < rows; p++) {
+            for (int j = 0; j < heads; j++) {
+                axpy(w[wOff + j * wStride + p], rowsF32, rowsOff + p * n, acc, accOff + j * n, n);
             }
         }
     }

@@ -6,7 +6,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Grouped-query attention for one query position over the blocks of a block table, and row reads.
+ * Grouped-query attention for one query position (or, through {@code MultiQueryAttention}, a run of
+ * consecutive positions) over the blocks of a block table, and row reads.
  * Reads K/V in their stored type with the {@link Kernels}: F32 and Q8_0 rows straight from the
  * segment (Q8_0 widened in registers), F16 rows converted into a scratch row first. Query heads that
  * share a KV head (grouped-query attention) are served from one read of each K/V row when the scratch
@@ -27,6 +28,7 @@ public final class PagedAttention {
     private final int blockSize;
     private final int headDim;
     private final float scale;
+    private final MultiQueryAttention multiQuery;
     /** F16-rounded queries (see {@link #attend}); per thread because attention runs concurrently. */
     private static final ThreadLocal<float[]> ROUNDED_QUERY = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -39,6 +41,7 @@ public final class PagedAttention {
         this.blockSize = spec.blockSize();
         this.headDim = spec.headDim();
         this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.multiQuery = new MultiQueryAttention(this, spec, pool, kernels, sinks);
     }
 
     /** Floats of scratch one call needs: a score per visible position plus one dequantized row. */
@@ -115,6 +118,29 @@ public final class PagedAttention {
     }
 
     /**
+     * Floats of scratch with which {@link #attendRun} serves {@code count} positions of all query heads
+     * of a KV group in one walk over the blocks; at least {@link #scratchSize()}.
+     */
+    public int runScratchSize(int queryHeads, int count) {
+        return multiQuery.scratchSize(queryHeads, count);
+    }
+
+    /**
+     * {@link #attend} for the {@code count} consecutive positions {@code first ..}, position
+     * {@code first + i} with its query at {@code qOff + i * qStride} and output at
+     * {@code outOff + i * outStride}, bit-identical to {@code count} calls of {@link #attend} but reading
+     * (and widening) each K/V block once per run of queries ({@code MultiQueryAttention}). Arguments are
+     * validated by the caller, {@link #firstMissing} returned -1 for every position and {@code scratch}
+     * holds at least {@link #scratchSize()} floats.
+     */
+    public void attendRun(int[] table, int layer, int first, int count, int queryHeads, float[] q, int qOff,
+                          int qStride, float[] out, int outOff, int outStride, int headFrom, int headTo,
+                          float[] scratch) {
+        multiQuery.attend(table, layer, first, count, queryHeads, q, qOff, qStride, out, outOff, outStride, headFrom,
+                headTo, scratch);
+    }
+
+    /**
      * The query as llama.cpp's F16 matrix product sees it: rounded to F16 before meeting F16 keys.
      * Likewise {@link #values} rounds the attention weights before they meet F16 values. Without
      * this, logits with an F16 cache drift from llama.cpp's by ~5e-3 instead of ~1e-4.
@@ -135,7 +161,7 @@ public final class PagedAttention {
      * In place: subtract the maximum (stability), exponentiate, normalize; the sum is kept in double.
      * With F16 values the weights are rounded to F16, as llama.cpp's F16 product of weights and V does.
      */
-    private void softmax(float[] scores, int from, int count) {
+    void softmax(float[] scores, int from, int count) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = from; i < from + count; i++) {
             max = Math.max(max, scores[i]);

@@ -10,6 +10,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** {@link Kernels} on the Vector API; loaded only when {@code jdk.incubator.vector} is present. Thread-safe. */
@@ -40,7 +41,7 @@ final class VectorKernels implements Kernels {
                 FloatVector y = FloatVector.fromMemorySegment(SPECIES, seg, byteOff + 4L * i, ORDER);
                 acc = x.fma(y, acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = lanesSum(acc);
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * seg.get(RowCodec.FLOAT, byteOff + 4L * i);
@@ -80,7 +81,7 @@ final class VectorKernels implements Kernels {
             }
             acc = group.fma(FloatVector.broadcast(SPECIES, Float.float16ToFloat(seg.get(RowCodec.SHORT, at))), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return lanesSum(acc);
     }
 
     @Override
@@ -111,7 +112,7 @@ final class VectorKernels implements Kernels {
             for (; i < bound; i += LANES) {
                 acc = FloatVector.fromArray(SPECIES, a, aOff + i).fma(FloatVector.fromArray(SPECIES, b, bOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = lanesSum(acc);
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
@@ -153,9 +154,7 @@ final class VectorKernels implements Kernels {
         } else if (type == KvElementType.F16) {
             // Widened once for every query head of the group, not once per head.
             float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
-            for (int j = 0; j < heads; j++) {
-                scoresF16(q, qOff + j * n, rowsF32, rows, n, scale, out, outOff + j * outStride);
-            }
+            scoresWidened(q, qOff, heads, rowsF32, 0, rows, n, scale, out, outOff, outStride);
         } else {
             for (int j = 0; j < heads; j++) {
                 scoresF32(q, qOff + j * n, seg, byteOff, rowBytes, rows, n, scale, out, outOff + j * outStride);
@@ -182,10 +181,10 @@ final class VectorKernels implements Kernels {
                 a2 = f32(seg, o2, i).fma(qv, a2);
                 a3 = f32(seg, o3, i).fma(qv, a3);
             }
-            out[outOff + p] = a0.reduceLanes(VectorOperators.ADD) * scale;
-            out[outOff + p + 1] = a1.reduceLanes(VectorOperators.ADD) * scale;
-            out[outOff + p + 2] = a2.reduceLanes(VectorOperators.ADD) * scale;
-            out[outOff + p + 3] = a3.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p] = lanesSum(a0) * scale;
+            out[outOff + p + 1] = lanesSum(a1) * scale;
+            out[outOff + p + 2] = lanesSum(a2) * scale;
+            out[outOff + p + 3] = lanesSum(a3) * scale;
         }
         for (; p < rows; p++) {
             long o = byteOff + p * rowBytes;
@@ -193,16 +192,54 @@ final class VectorKernels implements Kernels {
             for (int i = 0; i < n; i += LANES) {
                 a = f32(seg, o, i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
             }
-            out[outOff + p] = a.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p] = lanesSum(a) * scale;
         }
     }
 
-    /** Scores against F16 rows already widened into {@code rowsF32} (row p at {@code p * n}). */
-    private static void scoresF16(float[] q, int qOff, float[] rowsF32, int rows, int n, float scale, float[] out,
-                                  int outOff) {
+    @Override
+    public void scoresWidened(float[] q, int qOff, int heads, float[] rowsF32, int rowsOff, int rows, int n,
+                              float scale, float[] out, int outOff, int outStride) {
+        if (n % LANES != 0) {
+            Kernels.super.scoresWidened(q, qOff, heads, rowsF32, rowsOff, rows, n, scale, out, outOff, outStride);
+            return;
+        }
+        for (int j = 0; j < heads; j++) {
+            scoresF16(q, qOff + j * n, rowsF32, rowsOff, rows, n, scale, out, outOff + j * outStride);
+        }
+    }
+
+    @Override
+    public void weightedSumWidened(float[] w, int wOff, int wStride, int heads, float[] rowsF32, int rowsOff,
+                                   int rows, int n, float[] acc, int accOff) {
+        if (n % LANES != 0) {
+            Kernels.super.weightedSumWidened(w, wOff, wStride, heads, rowsF32, rowsOff, rows, n, acc, accOff);
+            return;
+        }
+        for (int j = 0; j < heads; j++) {
+            weightedSumF16(w, wOff + j * wStride, rowsF32, rowsOff, rows, n, acc, accOff + j * n);
+        }
+    }
+
+    @Override
+    public void widenF16(MemorySegment seg, long byteOff, long rowBytes, int rows, int n, float[] dst, int dstOff) {
+        if (n % LANES != 0) {
+            Kernels.super.widenF16(seg, byteOff, rowBytes, rows, n, dst, dstOff);
+            return;
+        }
+        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
+            for (int i = 0; i < n; i += LANES) {
+                halfToFloat(ShortVector.fromMemorySegment(HALVES, seg, byteOff + 2L * i, ORDER))
+                        .intoArray(dst, dstOff + p * n + i);
+            }
+        }
+    }
+
+    /** Scores against F16 rows already widened into {@code rowsF32} (row p at {@code rowsOff + p * n}). */
+    private static void scoresF16(float[] q, int qOff, float[] rowsF32, int rowsOff, int rows, int n, float scale,
+                                  float[] out, int outOff) {
         int p = 0;
         for (; p + 4 <= rows; p += 4) {
-            int o0 = p * n;
+            int o0 = rowsOff + p * n;
             int o1 = o0 + n;
             int o2 = o1 + n;
             int o3 = o2 + n;
@@ -217,17 +254,17 @@ final class VectorKernels implements Kernels {
                 a2 = FloatVector.fromArray(SPECIES, rowsF32, o2 + i).fma(qv, a2);
                 a3 = FloatVector.fromArray(SPECIES, rowsF32, o3 + i).fma(qv, a3);
             }
-            out[outOff + p] = a0.reduceLanes(VectorOperators.ADD) * scale;
-            out[outOff + p + 1] = a1.reduceLanes(VectorOperators.ADD) * scale;
-            out[outOff + p + 2] = a2.reduceLanes(VectorOperators.ADD) * scale;
-            out[outOff + p + 3] = a3.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p] = lanesSum(a0) * scale;
+            out[outOff + p + 1] = lanesSum(a1) * scale;
+            out[outOff + p + 2] = lanesSum(a2) * scale;
+            out[outOff + p + 3] = lanesSum(a3) * scale;
         }
         for (; p < rows; p++) {
             FloatVector a = FloatVector.zero(SPECIES);
             for (int i = 0; i < n; i += LANES) {
-                a = FloatVector.fromArray(SPECIES, rowsF32, p * n + i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
+                a = FloatVector.fromArray(SPECIES, rowsF32, rowsOff + p * n + i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
             }
-            out[outOff + p] = a.reduceLanes(VectorOperators.ADD) * scale;
+            out[outOff + p] = lanesSum(a) * scale;
         }
     }
 
@@ -241,9 +278,7 @@ final class VectorKernels implements Kernels {
         } else if (type == KvElementType.F16) {
             // Widened once for every query head of the group, not once per head.
             float[] rowsF32 = widened(seg, byteOff, rowBytes, rows, n);
-            for (int j = 0; j < heads; j++) {
-                weightedSumF16(w, wOff + j * wStride, rowsF32, rows, n, acc, accOff + j * n);
-            }
+            weightedSumWidened(w, wOff, wStride, heads, rowsF32, 0, rows, n, acc, accOff);
         } else {
             for (int j = 0; j < heads; j++) {
                 weightedSumF32(w, wOff + j * wStride, seg, byteOff, rowBytes, rows, n, acc, accOff + j * n);
@@ -283,8 +318,9 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** Weighted sum of F16 rows already widened into {@code rowsF32} (row p at {@code p * n}). */
-    private static void weightedSumF16(float[] w, int wOff, float[] rowsF32, int rows, int n, float[] acc, int accOff) {
+    /** Weighted sum of F16 rows already widened into {@code rowsF32} (row p at {@code rowsOff + p * n}). */
+    private static void weightedSumF16(float[] w, int wOff, float[] rowsF32, int rowsOff, int rows, int n, float[] acc,
+                                       int accOff) {
         int i = 0;
         for (; i + 4 * LANES <= n; i += 4 * LANES) {
             int at = accOff + i;
@@ -292,7 +328,7 @@ final class VectorKernels implements Kernels {
             FloatVector s1 = FloatVector.fromArray(SPECIES, acc, at + LANES);
             FloatVector s2 = FloatVector.fromArray(SPECIES, acc, at + 2 * LANES);
             FloatVector s3 = FloatVector.fromArray(SPECIES, acc, at + 3 * LANES);
-            for (int p = 0, o = i; p < rows; p++, o += n) {
+            for (int p = 0, o = rowsOff + i; p < rows; p++, o += n) {
                 FloatVector wv = FloatVector.broadcast(SPECIES, w[wOff + p]);
                 s0 = FloatVector.fromArray(SPECIES, rowsF32, o).fma(wv, s0);
                 s1 = FloatVector.fromArray(SPECIES, rowsF32, o + LANES).fma(wv, s1);
@@ -306,7 +342,7 @@ final class VectorKernels implements Kernels {
         }
         for (; i < n; i += LANES) {
             FloatVector s = FloatVector.fromArray(SPECIES, acc, accOff + i);
-            for (int p = 0, o = i; p < rows; p++, o += n) {
+            for (int p = 0, o = rowsOff + i; p < rows; p++, o += n) {
                 s = FloatVector.fromArray(SPECIES, rowsF32, o).fma(FloatVector.broadcast(SPECIES, w[wOff + p]), s);
             }
             s.intoArray(acc, accOff + i);
@@ -317,18 +353,42 @@ final class VectorKernels implements Kernels {
     private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
 
     /** The {@code rows} F16 rows at {@code byteOff} widened into a per-thread buffer, row p at {@code p * n}. */
-    private static float[] widened(MemorySegment seg, long byteOff, long rowBytes, int rows, int n) {
+    private float[] widened(MemorySegment seg, long byteOff, long rowBytes, int rows, int n) {
         float[] buf = WIDENED.get();
         if (buf.length < rows * n) {
             buf = new float[rows * n];
             WIDENED.set(buf);
         }
-        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
-            for (int i = 0; i < n; i += LANES) {
-                halfToFloat(ShortVector.fromMemorySegment(HALVES, seg, byteOff + 2L * i, ORDER)).intoArray(buf, p * n + i);
-            }
-        }
+        widenF16(seg, byteOff, rowBytes, rows, n, buf, 0);
         return buf;
+    }
+
+    /**
+     * The lanes' sum in a fixed order: lanes added pairwise, halves first, down to one lane. {@code reduceLanes(ADD)}
+     * may add in any order, and does differ between the interpreter and compiled code, so the same
+     * attention would not always give the same bits (e.g. before and after warm-up, or one query
+     * alone and in a run of queries).
+     */
+    static float lanesSum(FloatVector v) {
+        FloatVector x = v;
+        for (VectorShuffle<Float> pairs : PAIRS) {
+            x = x.add(x.rearrange(pairs));
+        }
+        return x.lane(0);
+    }
+
+    /** For {@link #lanesSum}: lane i paired with lane i ^ (LANES/2), then i ^ (LANES/4), ... i ^ 1. */
+    private static final VectorShuffle<Float>[] PAIRS = pairs();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] pairs() {
+        int steps = Integer.numberOfTrailingZeros(LANES);
+        VectorShuffle<Float>[] pairs = new VectorShuffle[steps];
+        for (int step = 0; step < steps; step++) {
+            int mask = LANES >> (step + 1);
+            pairs[step] = VectorShuffle.fromOp(SPECIES, i -> i ^ mask);
+        }
+        return pairs;
     }
 
     private static FloatVector f32(MemorySegment seg, long rowOff, int i) {
@@ -380,7 +440,7 @@ final class VectorKernels implements Kernels {
             FloatVector j = b.fma(Expf.C4, Expf.C3).fma(u, b.fma(Expf.C2, Expf.C1)).fma(u, b.mul(Expf.C0));
             FloatVector e = j.fma(k, k);
             e.intoArray(x, from + i);
-            sum += e.reduceLanes(VectorOperators.ADD);
+            sum += lanesSum(e);
         }
         for (; i < count; i++) {
             float e = Expf.exp(x[from + i] - max);
