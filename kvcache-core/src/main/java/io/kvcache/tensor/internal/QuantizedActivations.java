@@ -20,6 +20,7 @@ public final class QuantizedActivations {
 
     private short[] quants = new short[0];
     private float[] scales = new float[0];
+    private short[] q4_0Bias = new short[0];
     private int length;
 
     /**
@@ -40,6 +41,29 @@ public final class QuantizedActivations {
         }
         Q8ActivationDots.quantize(x, offset, n, quants, scales);
         length = n;
+        computeQ4_0Bias();
+    }
+
+    private void computeQ4_0Bias() {
+        if (q4_0Bias.length < length / 2) {
+            q4_0Bias = new short[length / 2];
+        }
+        for (int b = 0; b < length / BLOCK; b++) {
+            for (int k = 0; k < BLOCK / 2; k++) {
+                q4_0Bias[BLOCK / 2 * b + k] = (short) (-8 * (quants[BLOCK * b + k] + quants[BLOCK * b + BLOCK / 2 + k]));
+            }
+        }
+    }
+
+    /**
+     * Per block of the last {@link #quantize}, 16 shorts: {@code -8 * (q[32 b + k] + q[32 b + 16 + k])}
+     * at index {@code 16 b + k}. Added to the products of a Q4_0 block's unsigned nibbles
+     * (element {@code k} and {@code k + 16} share byte {@code k}) with the quants, they make the
+     * products of the signed weights {@code nibble - 8}, so the kernel need not subtract 8 per
+     * nibble.
+     */
+    public short[] q4_0Bias() {
+        return q4_0Bias;
     }
 
     /** The quants of the last {@link #quantize}, widened: element {@code i} at index {@code i}. */
