@@ -19,10 +19,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Per block: the weight quants are widened to 16-lane short vectors and multiplied with the
  * activation's widened quants; the products are added in 16 bits, adjacent pairs are added into
- * 32-bit lanes, and the 8 ints convert to floats for one FMA per block. Q4_0 multiplies the
- * unsigned nibbles (0..15, no {@code - 8} per nibble) and adds the activation's precomputed bias
- * {@code -8 (x_k + x_k+16)}; its sums are small enough (at most {@code 2 * 8 * 127} per lane) to
- * pair in three instructions instead of four.
+ * 32-bit lanes, and the 8 ints convert to floats for one FMA per block. Q4_0 multiplies unsigned
+ * bytes and high nibbles (no mask of the low nibble, no {@code - 8} per nibble) with activation
+ * terms precomputed once per quantization, and its sums are small enough (at most
+ * {@code 2 * 8 * 127} per lane) to pair in three instructions instead of four.
  *
  * <p>Four rows go per pass: they share each block's activation loads and keep four independent
  * FMA chains; the rows left over go one at a time. Every row sums its blocks in order into one
@@ -181,31 +181,34 @@ public final class Q8ActivationDots {
 
     /**
      * Q4_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}; {@code bias}
-     * is {@code QuantizedActivations.q4_0Bias()} of the same quantization as {@code xq}.
+     * and {@code high} are {@code QuantizedActivations.q4_0Bias()} and {@code q4_0HighFactors()} of
+     * the same quantization as {@code xq}.
      */
     public static void q4_0(MemorySegment seg, long offset, long rowBytes, int count, int blocks, short[] xq,
-            float[] xd, short[] bias, float[] out, int outOffset) {
+            float[] xd, short[] bias, short[] high, float[] out, int outOffset) {
         int r = 0;
         for (; r + 4 <= count; r += 4, offset += 4 * rowBytes) {
-            q4_0Rows4(seg, offset, rowBytes, blocks, xq, xd, bias, out, outOffset + r);
+            q4_0Rows4(seg, offset, rowBytes, blocks, xq, xd, bias, high, out, outOffset + r);
         }
         for (; r < count; r++, offset += rowBytes) {
-            out[outOffset + r] = q4_0Row(seg, offset, blocks, xq, xd, bias);
+            out[outOffset + r] = q4_0Row(seg, offset, blocks, xq, xd, bias, high);
         }
     }
 
-    private static float q4_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd, short[] bias) {
+    private static float q4_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd, short[] bias,
+            short[] high) {
         FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocks; b++) {
             long o = offset + 18L * b;
-            // The bytes widen unsigned: the low nibble is a mask (elements 0..15), the high nibble
-            // one 16-bit shift (elements 16..31). The unsigned nibbles times the quants plus the
-            // bias -8 (x_k + x_k+16) are the products of the signed weights nibble - 8, at most
-            // 2 * 8 * 127 in magnitude (16-bit wrap-around in between is harmless: the result fits).
+            // The bytes widen unsigned: byte k = low + 16 high holds elements k (low) and k + 16
+            // (high, one 16-bit shift). byte * x_k + high * (x_k+16 - 16 x_k) = low * x_k +
+            // high * x_k+16, plus the bias -8 (x_k + x_k+16), is the products of the signed weights
+            // nibble - 8: at most 2 * 8 * 127 in magnitude (16-bit wrap-around in between is
+            // harmless: the result fits).
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            IntVector p = w.and((short) 0x0F).mul(ShortVector.fromArray(S16, xq, 32 * b))
-                    .add(w.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, xq, 32 * b + 16)))
+            IntVector p = w.mul(ShortVector.fromArray(S16, xq, 32 * b))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, high, 16 * b)))
                     .add(ShortVector.fromArray(S16, bias, 16 * b)).reinterpretAsInts();
             // Pairs whose sum fits 16 bits: adding the int shifted left by 16 puts the pair's sum in
             // the high half (the low half adds zero, so nothing carries), one arithmetic shift
@@ -221,7 +224,7 @@ public final class Q8ActivationDots {
 
     /** Rows {@code r .. r + 3} at {@code offset + k * rowBytes}; the same sums as {@link #q4_0Row}. */
     private static void q4_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
-            short[] bias, float[] out, int at) {
+            short[] bias, short[] high, float[] out, int at) {
         FloatVector acc0 = FloatVector.zero(F8);
         FloatVector acc1 = FloatVector.zero(F8);
         FloatVector acc2 = FloatVector.zero(F8);
@@ -232,7 +235,7 @@ public final class Q8ActivationDots {
             long o2 = o1 + rowBytes;
             long o3 = o2 + rowBytes;
             ShortVector x0 = ShortVector.fromArray(S16, xq, 32 * b);
-            ShortVector x1 = ShortVector.fromArray(S16, xq, 32 * b + 16);
+            ShortVector x1 = ShortVector.fromArray(S16, high, 16 * b);
             ShortVector c = ShortVector.fromArray(S16, bias, 16 * b);
             float dx = xd[b];
             // as in q4_0Row
@@ -244,13 +247,13 @@ public final class Q8ActivationDots {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector w3 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            IntVector p0 = w0.and((short) 0x0F).mul(x0).add(w0.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p0 = w0.mul(x0).add(w0.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
                     .reinterpretAsInts();
-            IntVector p1 = w1.and((short) 0x0F).mul(x0).add(w1.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p1 = w1.mul(x0).add(w1.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
                     .reinterpretAsInts();
-            IntVector p2 = w2.and((short) 0x0F).mul(x0).add(w2.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p2 = w2.mul(x0).add(w2.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
                     .reinterpretAsInts();
-            IntVector p3 = w3.and((short) 0x0F).mul(x0).add(w3.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p3 = w3.mul(x0).add(w3.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
                     .reinterpretAsInts();
             FloatVector s0 = (FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16))
                     .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
