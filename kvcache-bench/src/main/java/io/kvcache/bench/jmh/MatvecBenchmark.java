@@ -58,7 +58,8 @@ public class MatvecBenchmark {
      * {@link WeightMatrix#dot}), kept to measure old against new in the same run; {@code int8}: the
      * integer kernels on the activation quantized to Q8_0 (Q8_0 and Q4_0 only; what
      * {@code -Dkvcache.matvec.quantizeActivations=true} switches on in {@code Kernels.matvec}),
-     * quantization included. Batch 1 only.
+     * quantization included; {@code int8old}: the same with the first integer kernels, kept in
+     * {@link BaselineInt8Kernels} to measure them against the current ones in the same run. Batch 1 only.
      */
     @Param({"current"})
     public String path;
@@ -100,12 +101,30 @@ public class MatvecBenchmark {
             BlockMatrix block = (BlockMatrix) matrix;
             activations.quantize(x, 0, block.cols());
             pool.parallelFor(block.rows(), (from, to) -> block.dotRowsQuantized(from, to - from, activations, out, from));
+        } else if (batch == 1 && path.equals("int8old")) {
+            int8old();
         } else if (batch == 1) {
             Kernels.matvec(matrix, x, 0, out, 0, pool);
         } else {
             Kernels.matmul(matrix, x, batch, out, pool);
         }
         return out;
+    }
+
+    private void int8old() {
+        BlockMatrix block = (BlockMatrix) matrix;
+        activations.quantize(x, 0, block.cols());
+        long rowBytes = block.type().byteSize(block.cols());
+        int blocks = block.cols() / 32;
+        short[] xq = activations.quants();
+        float[] xd = activations.scales();
+        pool.parallelFor(block.rows(), (from, to) -> {
+            if (block.type() == GgmlType.Q8_0) {
+                BaselineInt8Kernels.q8_0(data, from * rowBytes, rowBytes, to - from, blocks, xq, xd, out, from);
+            } else {
+                BaselineInt8Kernels.q4_0(data, from * rowBytes, rowBytes, to - from, blocks, xq, xd, out, from);
+            }
+        });
     }
 
     private static void baseline(WeightMatrix w, MemorySegment data, float[] x, float[] out, ComputePool pool) {

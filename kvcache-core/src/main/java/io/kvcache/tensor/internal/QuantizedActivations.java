@@ -22,6 +22,8 @@ public final class QuantizedActivations {
 
     private short[] quants = new short[0];
     private float[] scales = new float[0];
+    private short[] q4_0Bias = new short[0];
+    private short[] q4_0HighFactors = new short[0];
     private int length;
 
     /**
@@ -53,6 +55,44 @@ public final class QuantizedActivations {
             }
         }
         length = n;
+        computeQ4_0Terms();
+    }
+
+    /** The Q4_0 kernel's activation terms: {@link #q4_0Bias} and {@link #q4_0HighFactors}. */
+    private void computeQ4_0Terms() {
+        if (q4_0Bias.length < length / 2) {
+            q4_0Bias = new short[length / 2];
+            q4_0HighFactors = new short[length / 2];
+        }
+        for (int b = 0; b < length / BLOCK; b++) {
+            for (int k = 0; k < BLOCK / 2; k++) {
+                int low = quants[BLOCK * b + k];
+                int high = quants[BLOCK * b + BLOCK / 2 + k];
+                q4_0Bias[BLOCK / 2 * b + k] = (short) (-8 * (low + high));
+                q4_0HighFactors[BLOCK / 2 * b + k] = (short) (high - 16 * low);
+            }
+        }
+    }
+
+    /**
+     * Per block of the last {@link #quantize}, 16 shorts: {@code -8 * (q[32 b + k] + q[32 b + 16 + k])}
+     * at index {@code 16 b + k}. Added to the products of a Q4_0 block's unsigned nibbles
+     * (element {@code k} and {@code k + 16} share byte {@code k}) with the quants, they make the
+     * products of the signed weights {@code nibble - 8}, so the kernel need not subtract 8 per
+     * nibble.
+     */
+    public short[] q4_0Bias() {
+        return q4_0Bias;
+    }
+
+    /**
+     * Per block of the last {@link #quantize}, 16 shorts: {@code q[32 b + 16 + k] - 16 * q[32 b + k]}
+     * at index {@code 16 b + k}. With byte {@code k} of a Q4_0 block read unsigned,
+     * {@code byte * q[32 b + k] + (byte >>> 4) * factor} is {@code low * q[32 b + k] + high * q[32 b + 16 + k]}
+     * (as {@code byte = low + 16 high}), so the kernel need not mask the low nibble.
+     */
+    public short[] q4_0HighFactors() {
+        return q4_0HighFactors;
     }
 
     /**

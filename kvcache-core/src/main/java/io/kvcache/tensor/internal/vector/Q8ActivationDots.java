@@ -9,6 +9,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,21 +17,38 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code QuantizedActivations}), the way llama.cpp computes them: per block of 32 the int8 x int8
  * products are summed exactly in integers and the sum is scaled once by {@code d_w * d_x}.
  *
- * <p>Per block: the 32 weight quants are widened to two 16-lane short vectors and multiplied with
- * the activation's widened quants; the two products are added in 16 bits (at most
- * {@code 2 * 128 * 127 = 32512}, no overflow), adjacent pairs are added into 32-bit lanes with
- * two shifts, and the 8 ints convert to floats for one FMA. That is about a third fewer
- * instructions than widening every quant to a float (the float kernels), measured 1.2x faster
- * per core. The kernels use 256-bit vectors whatever the preferred width (an AVX-512 machine runs
- * them as they are). Stateless, thread-safe.
+ * <p>Per block: the weight quants are widened to 16-lane short vectors and multiplied with the
+ * activation's widened quants; the products are added in 16 bits, adjacent pairs are added into
+ * 32-bit lanes, and the 8 ints convert to floats for one FMA per block. Q4_0 multiplies unsigned
+ * bytes and high nibbles (no mask of the low nibble, no {@code - 8} per nibble) with activation
+ * terms precomputed once per quantization, and its sums are small enough (at most
+ * {@code 2 * 8 * 127} per lane) to pair in three instructions instead of four.
+ *
+ * <p>Four rows go per pass: they share each block's activation loads and keep four independent
+ * FMA chains; the rows left over go one at a time. Every row sums its blocks in order into one
+ * accumulator in both loops, so a row's result does not depend on how the rows were split between
+ * threads. The loops are written out by hand, with no helper that takes or returns a vector: C2
+ * stops inlining once a method's graph is large (NodeCountInliningCutoff) or when the caller's
+ * profile says so, and a vector crossing a call that is not inlined is boxed: an allocation per
+ * block and several times slower.
+ *
+ * <p>The kernels use 256-bit vectors whatever the preferred width (an AVX-512 machine runs them
+ * as they are). Stateless, thread-safe.
  */
 public final class Q8ActivationDots {
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Adding then subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 to an integer, half to even. */
     private static final float ROUNDING = 12582912f;
+    /*
+     * The 8 lanes of an accumulator are summed by a fixed tree of lanewise adds, not reduceLanes:
+     * C2's reduction adds in another order than the Java fallback that runs until C2 compiles a
+     * kernel, and a row's result must not depend on which ran it.
+     */
+    private static final VectorShuffle<Float> SWAP_HALVES = VectorShuffle.fromValues(F8, 4, 5, 6, 7, 0, 1, 2, 3);
+    private static final VectorShuffle<Float> SWAP_PAIRS = VectorShuffle.fromValues(F8, 2, 3, 0, 1, 6, 7, 4, 5);
+    private static final VectorShuffle<Float> SWAP_LANES = VectorShuffle.fromValues(F8, 1, 0, 3, 2, 5, 4, 7, 6);
 
     private Q8ActivationDots() {
     }
@@ -67,59 +85,201 @@ public final class Q8ActivationDots {
     /** Q8_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}. */
     public static void q8_0(MemorySegment seg, long offset, long rowBytes, int count, int blocks, short[] xq,
             float[] xd, float[] out, int outOffset) {
-        for (int r = 0; r < count; r++, offset += rowBytes) {
+        int r = 0;
+        for (; r + 4 <= count; r += 4, offset += 4 * rowBytes) {
+            q8_0Rows4(seg, offset, rowBytes, blocks, xq, xd, out, outOffset + r);
+        }
+        for (; r < count; r++, offset += rowBytes) {
             out[outOffset + r] = q8_0Row(seg, offset, blocks, xq, xd);
         }
     }
 
     private static float q8_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd) {
         FloatVector acc = FloatVector.zero(F8);
-        for (int b = 0; b < blocks; b++, offset += 34) {
-            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, offset + 2, LE)
-                    .convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, offset + 18, LE)
-                    .convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector p = w0.mul(ShortVector.fromArray(S16, xq, 32 * b))
-                    .add(w1.mul(ShortVector.fromArray(S16, xq, 32 * b + 16)));
-            acc = pairSums(p).fma(FloatVector.broadcast(F8, Le.f16(seg, offset) * xd[b]), acc);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + 34L * b;
+            // The 32 products added in pairs into 16 shorts: at most 2 * 128 * 127 = 32512 in magnitude.
+            IntVector p = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, xq, 32 * b))
+                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 18, LE)
+                            .convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, xq, 32 * b + 16)))
+                    .reinterpretAsInts();
+            // Adjacent shorts summed into ints: lane k holds short 2k in its low and 2k + 1 in its
+            // high half; two arithmetic shifts extract both sign-extended.
+            FloatVector s = (FloatVector) p.lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            acc = s.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o)) * xd[b]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        FloatVector t = acc.add(acc.rearrange(SWAP_HALVES));
+        t = t.add(t.rearrange(SWAP_PAIRS));
+        return t.add(t.rearrange(SWAP_LANES)).lane(0);
     }
 
-    /** Q4_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}. */
-    public static void q4_0(MemorySegment seg, long offset, long rowBytes, int count, int blocks, short[] xq,
-            float[] xd, float[] out, int outOffset) {
-        for (int r = 0; r < count; r++, offset += rowBytes) {
-            out[outOffset + r] = q4_0Row(seg, offset, blocks, xq, xd);
+    /** Rows {@code r .. r + 3} at {@code offset + k * rowBytes}; the same sums as {@link #q8_0Row}. */
+    private static void q8_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
+            float[] out, int at) {
+        FloatVector acc0 = FloatVector.zero(F8);
+        FloatVector acc1 = FloatVector.zero(F8);
+        FloatVector acc2 = FloatVector.zero(F8);
+        FloatVector acc3 = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++) {
+            long o0 = offset + 34L * b;
+            long o1 = o0 + rowBytes;
+            long o2 = o1 + rowBytes;
+            long o3 = o2 + rowBytes;
+            ShortVector x0 = ShortVector.fromArray(S16, xq, 32 * b);
+            ShortVector x1 = ShortVector.fromArray(S16, xq, 32 * b + 16);
+            float dx = xd[b];
+            IntVector p0 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
+                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 18, LE)
+                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
+            IntVector p1 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
+                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 18, LE)
+                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
+            IntVector p2 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o2 + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
+                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o2 + 18, LE)
+                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
+            IntVector p3 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
+                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 18, LE)
+                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
+            // as in q8_0Row
+            FloatVector s0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 16)
+                    .add(p0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector s1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 16)
+                    .add(p1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector s2 = (FloatVector) p2.lanewise(VectorOperators.ASHR, 16)
+                    .add(p2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector s3 = (FloatVector) p3.lanewise(VectorOperators.ASHR, 16)
+                    .add(p3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            acc0 = s0.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o0)) * dx), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o1)) * dx), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o2)) * dx), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o3)) * dx), acc3);
         }
-    }
-
-    private static float q4_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd) {
-        FloatVector acc = FloatVector.zero(F8);
-        for (int b = 0; b < blocks; b++, offset += 18) {
-            ByteVector v = ByteVector.fromMemorySegment(B16, seg, offset + 2, LE);
-            // Low nibbles are elements 0..15, high nibbles 16..31 (high: through a 16-bit shift, x86
-            // has no byte shift; not LegacyQuantDots.highNibbles, whose profile holds another species).
-            ShortVector w0 = (ShortVector) v.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector w1 = (ShortVector) v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                    .and((byte) 0x0F).sub((byte) 8)
-                    .convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector p = w0.mul(ShortVector.fromArray(S16, xq, 32 * b))
-                    .add(w1.mul(ShortVector.fromArray(S16, xq, 32 * b + 16)));
-            acc = pairSums(p).fma(FloatVector.broadcast(F8, Le.f16(seg, offset) * xd[b]), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
+        FloatVector t0 = acc0.add(acc0.rearrange(SWAP_HALVES));
+        FloatVector t1 = acc1.add(acc1.rearrange(SWAP_HALVES));
+        FloatVector t2 = acc2.add(acc2.rearrange(SWAP_HALVES));
+        FloatVector t3 = acc3.add(acc3.rearrange(SWAP_HALVES));
+        t0 = t0.add(t0.rearrange(SWAP_PAIRS));
+        t1 = t1.add(t1.rearrange(SWAP_PAIRS));
+        t2 = t2.add(t2.rearrange(SWAP_PAIRS));
+        t3 = t3.add(t3.rearrange(SWAP_PAIRS));
+        out[at] = t0.add(t0.rearrange(SWAP_LANES)).lane(0);
+        out[at + 1] = t1.add(t1.rearrange(SWAP_LANES)).lane(0);
+        out[at + 2] = t2.add(t2.rearrange(SWAP_LANES)).lane(0);
+        out[at + 3] = t3.add(t3.rearrange(SWAP_LANES)).lane(0);
     }
 
     /**
-     * Sums adjacent pairs of 16-bit lanes into 8 floats: read as ints, lane {@code k} holds short
-     * {@code 2k} in its low and {@code 2k + 1} in its high half; two arithmetic shifts extract
-     * both sign-extended (cheaper than widening each half across the 128-bit lanes).
+     * Q4_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}; {@code bias}
+     * and {@code high} are {@code QuantizedActivations.q4_0Bias()} and {@code q4_0HighFactors()} of
+     * the same quantization as {@code xq}.
      */
-    private static FloatVector pairSums(ShortVector p) {
-        IntVector pairs = p.reinterpretAsInts();
-        IntVector sums = pairs.lanewise(VectorOperators.ASHR, 16)
-                .add(pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-        return (FloatVector) sums.convert(VectorOperators.I2F, 0);
+    public static void q4_0(MemorySegment seg, long offset, long rowBytes, int count, int blocks, short[] xq,
+            float[] xd, short[] bias, short[] high, float[] out, int outOffset) {
+        int r = 0;
+        for (; r + 4 <= count; r += 4, offset += 4 * rowBytes) {
+            q4_0Rows4(seg, offset, rowBytes, blocks, xq, xd, bias, high, out, outOffset + r);
+        }
+        for (; r < count; r++, offset += rowBytes) {
+            out[outOffset + r] = q4_0Row(seg, offset, blocks, xq, xd, bias, high);
+        }
     }
+
+    private static float q4_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd, short[] bias,
+            short[] high) {
+        FloatVector acc = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + 18L * b;
+            // The bytes widen unsigned: byte k = low + 16 high holds elements k (low) and k + 16
+            // (high, one 16-bit shift). byte * x_k + high * (x_k+16 - 16 x_k) = low * x_k +
+            // high * x_k+16, plus the bias -8 (x_k + x_k+16), is the products of the signed weights
+            // nibble - 8: at most 2 * 8 * 127 in magnitude (16-bit wrap-around in between is
+            // harmless: the result fits).
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            IntVector p = w.mul(ShortVector.fromArray(S16, xq, 32 * b))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, high, 16 * b)))
+                    .add(ShortVector.fromArray(S16, bias, 16 * b)).reinterpretAsInts();
+            // Pairs whose sum fits 16 bits: adding the int shifted left by 16 puts the pair's sum in
+            // the high half (the low half adds zero, so nothing carries), one arithmetic shift
+            // brings it down sign-extended.
+            FloatVector s = (FloatVector) p.add(p.lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            acc = s.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o)) * xd[b]), acc);
+        }
+        FloatVector t = acc.add(acc.rearrange(SWAP_HALVES));
+        t = t.add(t.rearrange(SWAP_PAIRS));
+        return t.add(t.rearrange(SWAP_LANES)).lane(0);
+    }
+
+    /** Rows {@code r .. r + 3} at {@code offset + k * rowBytes}; the same sums as {@link #q4_0Row}. */
+    private static void q4_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
+            short[] bias, short[] high, float[] out, int at) {
+        FloatVector acc0 = FloatVector.zero(F8);
+        FloatVector acc1 = FloatVector.zero(F8);
+        FloatVector acc2 = FloatVector.zero(F8);
+        FloatVector acc3 = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++) {
+            long o0 = offset + 18L * b;
+            long o1 = o0 + rowBytes;
+            long o2 = o1 + rowBytes;
+            long o3 = o2 + rowBytes;
+            ShortVector x0 = ShortVector.fromArray(S16, xq, 32 * b);
+            ShortVector x1 = ShortVector.fromArray(S16, high, 16 * b);
+            ShortVector c = ShortVector.fromArray(S16, bias, 16 * b);
+            float dx = xd[b];
+            // as in q4_0Row
+            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector w2 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o2 + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector w3 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            IntVector p0 = w0.mul(x0).add(w0.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+                    .reinterpretAsInts();
+            IntVector p1 = w1.mul(x0).add(w1.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+                    .reinterpretAsInts();
+            IntVector p2 = w2.mul(x0).add(w2.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+                    .reinterpretAsInts();
+            IntVector p3 = w3.mul(x0).add(w3.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+                    .reinterpretAsInts();
+            FloatVector s0 = (FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector s1 = (FloatVector) p1.add(p1.lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector s2 = (FloatVector) p2.add(p2.lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector s3 = (FloatVector) p3.add(p3.lanewise(VectorOperators.LSHL, 16))
+                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            acc0 = s0.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o0)) * dx), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o1)) * dx), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o2)) * dx), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o3)) * dx), acc3);
+        }
+        FloatVector t0 = acc0.add(acc0.rearrange(SWAP_HALVES));
+        FloatVector t1 = acc1.add(acc1.rearrange(SWAP_HALVES));
+        FloatVector t2 = acc2.add(acc2.rearrange(SWAP_HALVES));
+        FloatVector t3 = acc3.add(acc3.rearrange(SWAP_HALVES));
+        t0 = t0.add(t0.rearrange(SWAP_PAIRS));
+        t1 = t1.add(t1.rearrange(SWAP_PAIRS));
+        t2 = t2.add(t2.rearrange(SWAP_PAIRS));
+        t3 = t3.add(t3.rearrange(SWAP_PAIRS));
+        out[at] = t0.add(t0.rearrange(SWAP_LANES)).lane(0);
+        out[at + 1] = t1.add(t1.rearrange(SWAP_LANES)).lane(0);
+        out[at + 2] = t2.add(t2.rearrange(SWAP_LANES)).lane(0);
+        out[at + 3] = t3.add(t3.rearrange(SWAP_LANES)).lane(0);
+    }
+
 }

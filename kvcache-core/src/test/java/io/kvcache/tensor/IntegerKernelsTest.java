@@ -1,0 +1,247 @@
+package io.kvcache.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.kvcache.gguf.GgmlType;
+import io.kvcache.tensor.internal.BlockMatrix;
+import io.kvcache.tensor.internal.QuantizedActivations;
+import io.kvcache.tensor.internal.VectorSupport;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The integer Q8_0 and Q4_0 kernels (four rows per pass, a single-row tail; Q4_0 through unsigned
+ * nibbles plus the activation's bias) against a scalar reference that sums every block exactly in
+ * integers. With power-of-two scales every float the kernels form is exact, so their results must
+ * equal the integer reference bit for bit whatever the summation order; with arbitrary scales they
+ * may differ only by float rounding across blocks. Weights include the extreme quants (Q8_0 -128
+ * and 127, nibbles 0 and 15) so the 16-bit intermediate sums are tested at their bounds.
+ */
+class IntegerKernelsTest {
+
+    @BeforeEach
+    void needsTheVectorApi() {
+        assumeTrue(VectorSupport.ENABLED, "the integer kernels need the Vector API");
+    }
+
+    /** Raw Q8_0 or Q4_0 blocks: quants at random, the extremes forced in block 0 of every row. */
+    private static byte[] randomBlocks(GgmlType type, int rows, int cols, SplittableRandom rng, float[] scalePool) {
+        int blockBytes = type == GgmlType.Q8_0 ? 34 : 18;
+        int blocks = cols / 32;
+        byte[] bytes = new byte[rows * blocks * blockBytes];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                int at = (r * blocks + b) * blockBytes;
+                short d = Float.floatToFloat16(scalePool[rng.nextInt(scalePool.length)]);
+                bytes[at] = (byte) d;
+                bytes[at + 1] = (byte) (d >> 8);
+                for (int j = 2; j < blockBytes; j++) {
+                    bytes[at + j] = (byte) rng.nextInt(256);
+                }
+                if (b == 0) {
+                    bytes[at + 2] = type == GgmlType.Q8_0 ? (byte) -128 : (byte) 0x00;
+                    bytes[at + 3] = type == GgmlType.Q8_0 ? (byte) 127 : (byte) 0xFF;
+                    bytes[at + 4] = type == GgmlType.Q8_0 ? (byte) -128 : (byte) 0x0F;
+                }
+            }
+        }
+        return bytes;
+    }
+
+    private static BlockMatrix offHeap(GgmlType type, byte[] bytes, int rows, int cols) {
+        MemorySegment seg = Arena.ofAuto().allocate(bytes.length, 64);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
+        return (BlockMatrix) WeightMatrix.of(type, seg, rows, cols);
+    }
+
+    /** The weight quant of element {@code j} of block {@code b} of row {@code r}, signed. */
+    private static int weightQuant(GgmlType type, byte[] bytes, int blocks, int r, int b, int j) {
+        if (type == GgmlType.Q8_0) {
+            return bytes[(r * blocks + b) * 34 + 2 + j];
+        }
+        int q = bytes[(r * blocks + b) * 18 + 2 + (j & 15)] & 0xFF;
+        return (j < 16 ? q & 0x0F : q >>> 4) - 8;
+    }
+
+    private static float weightScale(GgmlType type, byte[] bytes, int blocks, int r, int b) {
+        int at = (r * blocks + b) * (type == GgmlType.Q8_0 ? 34 : 18);
+        return Float.float16ToFloat((short) ((bytes[at] & 0xFF) | bytes[at + 1] << 8));
+    }
+
+    /** The exact integer sum of block {@code b} of row {@code r} with the quantized activation. */
+    private static long blockSum(GgmlType type, byte[] bytes, int blocks, int r, int b, short[] xq) {
+        long s = 0;
+        for (int j = 0; j < 32; j++) {
+            s += (long) weightQuant(type, bytes, blocks, r, b, j) * xq[32 * b + j];
+        }
+        return s;
+    }
+
+    /** The sum of the absolute products of block {@code b} of row {@code r}: bounds every partial sum. */
+    private static long blockAbsSum(GgmlType type, byte[] bytes, int blocks, int r, int b, short[] xq) {
+        long s = 0;
+        for (int j = 0; j < 32; j++) {
+            s += Math.abs((long) weightQuant(type, bytes, blocks, r, b, j) * xq[32 * b + j]);
+        }
+        return s;
+    }
+
+    /**
+     * An activation whose every block has {@code amax = 127 * 2^e}: its scale is exactly
+     * {@code 2^e} and its quants are the integers chosen here (including +-127 and 0).
+     */
+    private static float[] powerOfTwoActivation(int cols, SplittableRandom rng) {
+        float[] x = new float[cols];
+        for (int b = 0; b < cols / 32; b++) {
+            float d = Math.scalb(1f, rng.nextInt(-1, 2));
+            for (int j = 0; j < 32; j++) {
+                x[32 * b + j] = rng.nextInt(-127, 128) * d;
+            }
+            x[32 * b + rng.nextInt(31)] = (b & 1) == 0 ? 127 * d : -127 * d;
+            x[32 * b + 31] = 0;
+        }
+        return x;
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2} rows [{3}, {3}+{4})")
+    @CsvSource({
+        "Q8_0, 1, 32, 0, 1",
+        "Q8_0, 4, 64, 0, 4",
+        "Q8_0, 9, 256, 0, 9",
+        "Q8_0, 13, 160, 2, 11",
+        "Q8_0, 11, 512, 3, 7",
+        "Q4_0, 1, 32, 0, 1",
+        "Q4_0, 4, 64, 0, 4",
+        "Q4_0, 9, 256, 0, 9",
+        "Q4_0, 13, 160, 2, 11",
+        "Q4_0, 11, 512, 3, 7",
+    })
+    void powerOfTwoScalesGiveTheExactIntegerSums(GgmlType type, int rows, int cols, int first, int count) {
+        SplittableRandom rng = new SplittableRandom(rows * 31L + cols + type.id());
+        byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.5f, 1f, 2f});
+        BlockMatrix m = offHeap(type, bytes, rows, cols);
+        QuantizedActivations qa = new QuantizedActivations();
+        qa.quantize(powerOfTwoActivation(cols, rng), 0, cols);
+        int blocks = cols / 32;
+        float[] out = new float[count + 2];
+        m.dotRowsQuantized(first, count, qa, out, 1);
+        assertEquals(0f, out[0]);
+        assertEquals(0f, out[count + 1]);
+        for (int i = 0; i < count; i++) {
+            int r = first + i;
+            double exact = 0;
+            double magnitude = 0;
+            for (int b = 0; b < blocks; b++) {
+                double scale = (double) weightScale(type, bytes, blocks, r, b) * qa.scales()[b];
+                exact += blockSum(type, bytes, blocks, r, b, qa.quants()) * scale;
+                magnitude += blockAbsSum(type, bytes, blocks, r, b, qa.quants()) * scale;
+            }
+            // Every partial sum is a multiple of 2^-2 below 2^22, so float arithmetic is exact.
+            assertTrue(magnitude < 0x1p22, "test data too large to be exact in floats: " + magnitude);
+            assertEquals((float) exact, out[1 + i], 0f, type + " row " + r);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @CsvSource({"Q8_0, 23, 2048", "Q4_0, 23, 2048", "Q8_0, 6, 96", "Q4_0, 7, 4096"})
+    void arbitraryScalesDifferFromTheIntegerReferenceOnlyByFloatRounding(GgmlType type, int rows, int cols) {
+        SplittableRandom rng = new SplittableRandom(cols + type.id());
+        float[] scales = new float[64];
+        for (int i = 0; i < scales.length; i++) {
+            scales[i] = (float) rng.nextDouble(1e-4, 0.05);
+        }
+        byte[] bytes = randomBlocks(type, rows, cols, rng, scales);
+        BlockMatrix m = offHeap(type, bytes, rows, cols);
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) rng.nextGaussian();
+        }
+        QuantizedActivations qa = new QuantizedActivations();
+        qa.quantize(x, 0, cols);
+        int blocks = cols / 32;
+        float[] out = new float[rows];
+        m.dotRowsQuantized(0, rows, qa, out, 0);
+        for (int r = 0; r < rows; r++) {
+            double exact = 0;
+            double magnitude = 0;
+            for (int b = 0; b < blocks; b++) {
+                // What the kernels multiply: the exact block sum times the float product d_w * d_x.
+                double scale = weightScale(type, bytes, blocks, r, b) * qa.scales()[b];
+                exact += blockSum(type, bytes, blocks, r, b, qa.quants()) * scale;
+                magnitude += blockAbsSum(type, bytes, blocks, r, b, qa.quants()) * scale;
+            }
+            assertEquals(exact, out[r], 0x1p-22 * blocks * magnitude, type + " row " + r);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"Q8_0", "Q4_0"})
+    void aRowsResultDoesNotDependOnHowTheRowsAreSplit(GgmlType type) {
+        int rows = 19;
+        int cols = 1024;
+        SplittableRandom rng = new SplittableRandom(5 + type.id());
+        byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.013f, 0.0071f, 0.021f, 0.0003f});
+        BlockMatrix m = offHeap(type, bytes, rows, cols);
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) rng.nextGaussian();
+        }
+        QuantizedActivations qa = new QuantizedActivations();
+        qa.quantize(x, 0, cols);
+        float[] all = new float[rows];
+        m.dotRowsQuantized(0, rows, qa, all, 0);
+        // Every split: one row at a time (single-row kernel), and runs starting at each offset
+        // (four-row passes with tails of 0..3 rows at different places).
+        float[] one = new float[1];
+        for (int r = 0; r < rows; r++) {
+            m.dotRowsQuantized(r, 1, qa, one, 0);
+            assertEquals(Float.floatToRawIntBits(all[r]), Float.floatToRawIntBits(one[0]), "row " + r + " alone");
+        }
+        for (int first = 1; first < 5; first++) {
+            float[] part = new float[rows - first];
+            m.dotRowsQuantized(first, rows - first, qa, part, 0);
+            for (int r = first; r < rows; r++) {
+                assertEquals(Float.floatToRawIntBits(all[r]), Float.floatToRawIntBits(part[r - first]),
+                        "row " + r + " in a run from " + first);
+            }
+        }
+    }
+
+    @Test
+    void theQ4_0TermsCombineTheQuantsThatShareAByte() {
+        int n = 32 * 9;
+        SplittableRandom rng = new SplittableRandom(3);
+        float[] x = new float[n + 1];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rng.nextDouble(-4, 4);
+        }
+        QuantizedActivations qa = new QuantizedActivations();
+        qa.quantize(new float[2 * n], 0, 2 * n);
+        qa.quantize(x, 1, n);
+        short[] q = qa.quants();
+        short[] bias = qa.q4_0Bias();
+        short[] high = qa.q4_0HighFactors();
+        assertTrue(bias.length >= n / 2 && high.length >= n / 2);
+        for (int b = 0; b < n / 32; b++) {
+            for (int k = 0; k < 16; k++) {
+                assertEquals(-8 * (q[32 * b + k] + q[32 * b + 16 + k]), bias[16 * b + k], "bias, block " + b + " lane " + k);
+                assertEquals(q[32 * b + 16 + k] - 16 * q[32 * b + k], high[16 * b + k], "factor, block " + b + " lane " + k);
+                // What the kernel relies on, for every byte: the products of the signed nibbles.
+                for (int lowNibble = 0; lowNibble < 16; lowNibble++) {
+                    for (int highNibble = 0; highNibble < 16; highNibble++) {
+                        int unsigned = lowNibble + 16 * highNibble;
+                        short kernel = (short) (unsigned * q[32 * b + k] + highNibble * high[16 * b + k] + bias[16 * b + k]);
+                        assertEquals((lowNibble - 8) * q[32 * b + k] + (highNibble - 8) * q[32 * b + 16 + k], kernel);
+                    }
+                }
+            }
+        }
+    }
+}
