@@ -3,16 +3,18 @@ package io.kvcache.model;
 import io.kvcache.cache.CacheStrategy;
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvSequence;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A {@link KvSequence} that forwards every abstract method to another one and keeps the interface's
  * default methods, so multi-position attention runs as single-position calls (the path of a
  * {@code KvSequence} implementation without its own). Counts the single-position attention calls.
- * Not thread-safe beyond what the wrapped sequence allows (the count is approximate under concurrency).
+ * Thread-safe as far as the wrapped sequence is; the count is exact (atomic).
  */
 class ForwardingSequence implements KvSequence {
     final KvSequence inner;
-    volatile int singlePositionCalls;
+    /** Counted from every pool thread: atomic, as a volatile {@code ++} loses updates. */
+    final AtomicInteger singlePositionCalls = new AtomicInteger();
 
     ForwardingSequence(KvSequence inner) {
         this.inner = inner;
@@ -81,7 +83,7 @@ class ForwardingSequence implements KvSequence {
     @Override
     public void attention(int layer, int position, int queryHeads, float[] q, int qOff, float[] out, int outOff,
                           int headFrom, int headTo, float[] scratch) {
-        singlePositionCalls++;
+        singlePositionCalls.incrementAndGet();
         inner.attention(layer, position, queryHeads, q, qOff, out, outOff, headFrom, headTo, scratch);
     }
 

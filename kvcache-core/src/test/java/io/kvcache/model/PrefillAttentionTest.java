@@ -12,6 +12,7 @@ import io.kvcache.cache.KvSequence;
 import io.kvcache.gguf.GgmlType;
 import io.kvcache.gguf.GgufFile;
 import io.kvcache.tensor.ComputePool;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -107,10 +108,10 @@ class PrefillAttentionTest {
             // heads are halved into 4 slices so that each thread gets 2 whole slices. The decode step
             // makes at most one call per (layer, head).
             int promptCalls = 3 * (prompt.length + 9) * 4;
-            int calls = ((ForwardingSequence) sequence).singlePositionCalls;
+            int calls = ((ForwardingSequence) sequence).singlePositionCalls.get();
             if (sequence instanceof CheckedSequence checked) {
-                assertEquals(promptCalls, checked.checkCalls);
-                assertTrue(checked.runCalls >= 3 * 4 * 2 && calls <= 3 * 8, checked.runCalls + " runs, " + calls);
+                assertEquals(promptCalls, checked.checkCalls.get());
+                assertTrue(checked.runCalls.get() >= 3 * 4 * 2 && calls <= 3 * 8, checked.runCalls + " runs, " + calls);
             } else {
                 assertTrue(calls >= promptCalls && calls <= promptCalls + 3 * 8, calls + " calls");
             }
@@ -124,8 +125,9 @@ class PrefillAttentionTest {
      * are deterministic, whatever the JIT has compiled).
      */
     private static final class CheckedSequence extends ForwardingSequence {
-        volatile int runCalls;
-        volatile int checkCalls;
+        /** Counted from both pool threads: atomic, as a volatile {@code ++} loses updates. */
+        final AtomicInteger runCalls = new AtomicInteger();
+        final AtomicInteger checkCalls = new AtomicInteger();
 
         CheckedSequence(KvSequence inner) {
             super(inner);
@@ -135,13 +137,13 @@ class PrefillAttentionTest {
         public void attention(int layer, int firstPosition, int count, int queryHeads, float[] q, int qOff,
                               int qStride, float[] out, int outOff, int outStride, int headFrom, int headTo,
                               float[] scratch) {
-            runCalls++;
+            runCalls.incrementAndGet();
             inner.attention(layer, firstPosition, count, queryHeads, q, qOff, qStride, out, outOff, outStride,
                     headFrom, headTo, scratch);
             int headDim = spec().headDim();
             float[] single = new float[out.length];
             for (int i = 0; i < count; i++) {
-                checkCalls++;
+                checkCalls.incrementAndGet();
                 inner.attention(layer, firstPosition + i, queryHeads, q, qOff + i * qStride, single,
                         outOff + i * outStride, headFrom, headTo, new float[inner.attentionScratchSize()]);
                 int from = outOff + i * outStride + headFrom * headDim;
@@ -190,11 +192,11 @@ class PrefillAttentionTest {
             RuntimeException thrown = assertThrows(RuntimeException.class, () -> model.forward(failing, prompt, true));
             assertSame(boom, thrown);
             assertEquals(3, failing.length(), "a failed pass does not advance the sequence");
-            assertEquals(0, failing.singlePositionCalls, "the prompt went through multi-position attention");
+            assertEquals(0, failing.singlePositionCalls.get(), "the prompt went through multi-position attention");
             // The sequence stays usable: a one-position step takes the single-position path.
             float[] logits = model.forward(failing, new int[] {5}, false);
             assertEquals(4, failing.length());
-            assertTrue(failing.singlePositionCalls > 0);
+            assertTrue(failing.singlePositionCalls.get() > 0);
             assertTrue(Float.isFinite(logits[0]));
         }
     }
