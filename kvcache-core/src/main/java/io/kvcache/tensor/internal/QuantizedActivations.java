@@ -1,7 +1,6 @@
 package io.kvcache.tensor.internal;
 
 import io.kvcache.tensor.internal.vector.Q8ActivationDots;
-import io.kvcache.tensor.internal.vector.Q8Rounding;
 import java.util.Objects;
 
 /**
@@ -111,7 +110,7 @@ public final class QuantizedActivations {
         Objects.checkFromIndexSize(dstOff, n, dst.length);
         checkBlocks(n);
         if (VectorSupport.ENABLED) {
-            Q8Rounding.roundTrip(src, srcOff, n, dst, dstOff);
+            Q8ActivationDots.roundTrip(src, srcOff, n, dst, dstOff);
             return;
         }
         for (int b = 0; b < n / BLOCK; b++) {

@@ -60,26 +60,47 @@ public final class Q8ActivationDots {
     public static void quantize(float[] x, int offset, int n, short[] quants, float[] scales) {
         for (int b = 0; b < n / 32; b++) {
             int at = offset + 32 * b;
-            FloatVector v0 = FloatVector.fromArray(F8, x, at);
-            FloatVector v1 = FloatVector.fromArray(F8, x, at + 8);
-            FloatVector v2 = FloatVector.fromArray(F8, x, at + 16);
-            FloatVector v3 = FloatVector.fromArray(F8, x, at + 24);
-            float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
-            float d = amax / 127f;
-            scales[b] = Float.float16ToFloat(Float.floatToFloat16(d));
+            float amax = blockMax(x, at);
+            scales[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
             float id = amax != 0f ? 127f / amax : 0f;
-            store(v0, id, quants, 32 * b);
-            store(v1, id, quants, 32 * b + 8);
-            store(v2, id, quants, 32 * b + 16);
-            store(v3, id, quants, 32 * b + 24);
+            for (int v = 0; v < 32; v += 8) {
+                store(FloatVector.fromArray(F8, x, at + v), id, quants, 32 * b + v);
+            }
         }
     }
 
+    /**
+     * {@code dst[dstOff + i] = d * q} of every element quantized as {@link #quantize} does, per block of
+     * 32 ({@code n % 32 == 0}): the inputs of a batched float product that agrees with these kernels.
+     */
+    public static void roundTrip(float[] src, int srcOff, int n, float[] dst, int dstOff) {
+        for (int b = 0; b < n / 32; b++) {
+            int from = srcOff + 32 * b;
+            float amax = blockMax(src, from);
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0f ? 127f / amax : 0f;
+            for (int v = 0; v < 32; v += 8) {
+                rounded(FloatVector.fromArray(F8, src, from + v), id).mul(d).intoArray(dst, dstOff + 32 * b + v);
+            }
+        }
+    }
+
+    /** {@code max |x[at .. at + 32)|}. */
+    private static float blockMax(float[] x, int at) {
+        FloatVector v0 = FloatVector.fromArray(F8, x, at).abs();
+        FloatVector v1 = FloatVector.fromArray(F8, x, at + 8).abs();
+        FloatVector v2 = FloatVector.fromArray(F8, x, at + 16).abs();
+        FloatVector v3 = FloatVector.fromArray(F8, x, at + 24).abs();
+        return v0.max(v1).max(v2.max(v3)).reduceLanes(VectorOperators.MAX);
+    }
+
+    /** {@code rint(v * id)} lane-wise: |v * id| <= 127, so adding and subtracting 1.5 * 2^23 rounds exactly, half to even. */
+    private static FloatVector rounded(FloatVector v, float id) {
+        return v.mul(id).add(ROUNDING).sub(ROUNDING);
+    }
+
     private static void store(FloatVector v, float id, short[] quants, int at) {
-        // |v * id| <= 127: the rounding trick is exact; the result converts to int exactly.
-        FloatVector rounded = v.mul(id).add(ROUNDING).sub(ROUNDING);
-        ((ShortVector) rounded.convertShape(VectorOperators.F2S, ShortVector.SPECIES_128, 0))
-                .intoArray(quants, at);
+        ((ShortVector) rounded(v, id).convertShape(VectorOperators.F2S, ShortVector.SPECIES_128, 0)).intoArray(quants, at);
     }
 
     /** Q8_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}. */
