@@ -1,6 +1,7 @@
 package io.kvcache.cache.internal;
 
 import io.kvcache.cache.KvElementType;
+import io.kvcache.tensor.internal.Expf;
 import java.lang.foreign.MemorySegment;
 import java.util.logging.Level;
 import java.util.logging.Logger;

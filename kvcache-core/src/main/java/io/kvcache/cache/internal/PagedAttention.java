@@ -2,6 +2,7 @@ package io.kvcache.cache.internal;
 
 import io.kvcache.cache.KvCacheSpec;
 import io.kvcache.cache.KvElementType;
+import io.kvcache.tensor.internal.Expf;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 

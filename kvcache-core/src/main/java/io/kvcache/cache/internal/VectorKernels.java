@@ -1,13 +1,12 @@
 package io.kvcache.cache.internal;
 
 import io.kvcache.cache.KvElementType;
+import io.kvcache.tensor.internal.Expf;
+import io.kvcache.tensor.internal.vector.VectorExpf;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -21,10 +20,6 @@ final class VectorKernels implements Kernels {
     /** Bytes with as many lanes as {@link #SPECIES}, widened to floats for Q8_0. */
     private static final VectorSpecies<Byte> BYTES =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
-    /** F16 values with as many lanes as {@link #SPECIES}. */
-    private static final VectorSpecies<Short> HALVES =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, LANES * 16)));
-    private static final VectorSpecies<Integer> INTS = SPECIES.withLanes(int.class);
 
     VectorKernels() {
     }
@@ -220,20 +215,6 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    @Override
-    public void widenF16(MemorySegment seg, long byteOff, long rowBytes, int rows, int n, float[] dst, int dstOff) {
-        if (n % LANES != 0) {
-            Kernels.super.widenF16(seg, byteOff, rowBytes, rows, n, dst, dstOff);
-            return;
-        }
-        for (int p = 0; p < rows; p++, byteOff += rowBytes) {
-            for (int i = 0; i < n; i += LANES) {
-                halfToFloat(ShortVector.fromMemorySegment(HALVES, seg, byteOff + 2L * i, ORDER))
-                        .intoArray(dst, dstOff + p * n + i);
-            }
-        }
-    }
-
     /** Scores against F16 rows already widened into {@code rowsF32} (row p at {@code rowsOff + p * n}). */
     private static void scoresF16(float[] q, int qOff, float[] rowsF32, int rowsOff, int rows, int n, float scale,
                                   float[] out, int outOff) {
@@ -395,37 +376,14 @@ final class VectorKernels implements Kernels {
         return FloatVector.fromMemorySegment(SPECIES, seg, rowOff + 4L * i, ORDER);
     }
 
-    /**
-     * Exact F16 to F32 widening without a hardware instruction: the magnitude bits shifted into F32
-     * position read as a float 2^112 too small (subnormal halves included), so one multiply fixes
-     * the exponent; infinities and NaNs (exponent 31) are rebuilt directly.
-     */
-    private static FloatVector halfToFloat(ShortVector h) {
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
-        IntVector magnitude = bits.and(0x7fff);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7c00);
-        IntVector result = finite.blend(shifted.or(0x7f800000), special)
-                .or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-        return result.reinterpretAsFloats();
-    }
-
     @Override
     public double expShifted(float[] x, int from, int count, float max) {
         double sum = 0;
         int i = 0;
         FloatVector maxV = FloatVector.broadcast(SPECIES, max);
-        FloatVector shift = FloatVector.broadcast(SPECIES, Expf.SHIFT);
-        FloatVector log2e = FloatVector.broadcast(SPECIES, Expf.LOG2E);
-        FloatVector ln2Hi = FloatVector.broadcast(SPECIES, Expf.LN2_HI);
-        FloatVector ln2Lo = FloatVector.broadcast(SPECIES, Expf.LN2_LO);
         for (; i + LANES <= count; i += LANES) {
-            // Expf.exp lane-wise, in line: a vector handed between methods may be boxed.
             FloatVector v = FloatVector.fromArray(SPECIES, x, from + i).sub(maxV);
-            FloatVector z = v.fma(log2e, shift);
-            FloatVector n = z.sub(shift);
-            if (n.abs().compare(VectorOperators.GT, Expf.SCALE_LIMIT).anyTrue()) {
+            if (!VectorExpf.inRange(v)) {
                 for (int j = from + i; j < from + i + LANES; j++) {
                     float e = Expf.exp(x[j] - max);
                     x[j] = e;
@@ -433,12 +391,7 @@ final class VectorKernels implements Kernels {
                 }
                 continue;
             }
-            FloatVector minusN = n.neg();
-            FloatVector b = minusN.fma(ln2Lo, minusN.fma(ln2Hi, v));
-            FloatVector k = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3f800000).reinterpretAsFloats();
-            FloatVector u = b.mul(b);
-            FloatVector j = b.fma(Expf.C4, Expf.C3).fma(u, b.fma(Expf.C2, Expf.C1)).fma(u, b.mul(Expf.C0));
-            FloatVector e = j.fma(k, k);
+            FloatVector e = VectorExpf.exp(v);
             e.intoArray(x, from + i);
             sum += lanesSum(e);
         }
