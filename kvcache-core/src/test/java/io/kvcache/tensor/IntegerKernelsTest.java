@@ -231,13 +231,15 @@ class IntegerKernelsTest {
         assertTrue(bias.length >= n / 2 && high.length >= n / 2);
         for (int b = 0; b < n / 32; b++) {
             for (int k = 0; k < 16; k++) {
-                assertEquals(-8 * (q[32 * b + k] + q[32 * b + 16 + k]), bias[16 * b + k], "bias, block " + b + " lane " + k);
-                assertEquals(q[32 * b + 16 + k] - 16 * q[32 * b + k], high[16 * b + k], "factor, block " + b + " lane " + k);
+                String where = "block " + b + " lane " + k;
+                assertEquals(-8 * (q[32 * b + k] + q[32 * b + 16 + k]), bias[16 * b + k], "bias, " + where);
+                assertEquals(q[32 * b + 16 + k] - 16 * q[32 * b + k], high[16 * b + k], "factor, " + where);
                 // What the kernel relies on, for every byte: the products of the signed nibbles.
                 for (int lowNibble = 0; lowNibble < 16; lowNibble++) {
                     for (int highNibble = 0; highNibble < 16; highNibble++) {
                         int unsigned = lowNibble + 16 * highNibble;
-                        short kernel = (short) (unsigned * q[32 * b + k] + highNibble * high[16 * b + k] + bias[16 * b + k]);
+                        short kernel = (short) (unsigned * q[32 * b + k] + highNibble * high[16 * b + k]
+                                + bias[16 * b + k]);
                         assertEquals((lowNibble - 8) * q[32 * b + k] + (highNibble - 8) * q[32 * b + 16 + k], kernel);
                     }
                 }

@@ -65,7 +65,7 @@ final class Q4_0Matrix extends BlockMatrix {
 
     @Override
     protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
-        Q8ActivationDots.q4_0(data, offset, rowBytes, count, blocks, x.quants(), x.scales(), x.q4_0Bias(), x.q4_0HighFactors(), out,
-                outOffset);
+        Q8ActivationDots.q4_0(data, offset, rowBytes, count, blocks, x.quants(), x.scales(), x.q4_0Bias(),
+                x.q4_0HighFactors(), out, outOffset);
     }
 }

@@ -123,7 +123,8 @@ public final class Q8ActivationDots {
             IntVector p = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 2, LE)
                     .convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, xq, 32 * b))
                     .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 18, LE)
-                            .convertShape(VectorOperators.B2S, S16, 0)).mul(ShortVector.fromArray(S16, xq, 32 * b + 16)))
+                            .convertShape(VectorOperators.B2S, S16, 0))
+                            .mul(ShortVector.fromArray(S16, xq, 32 * b + 16)))
                     .reinterpretAsInts();
             // Adjacent shorts summed into ints: lane k holds short 2k in its low and 2k + 1 in its
             // high half; two arithmetic shifts extract both sign-extended.
@@ -137,7 +138,10 @@ public final class Q8ActivationDots {
         return t.add(t.rearrange(SWAP_LANES)).lane(0);
     }
 
-    /** Rows {@code r .. r + 3} at {@code offset + k * rowBytes}; the same sums as {@link #q8_0Row}. */
+    /**
+     * The four rows at {@code offset + k * rowBytes} into {@code out[at + k]}, each summed as
+     * {@link #q8_0Row} does.
+     */
     private static void q8_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
             float[] out, int at) {
         FloatVector acc0 = FloatVector.zero(F8);
@@ -223,7 +227,7 @@ public final class Q8ActivationDots {
             long o = offset + 18L * b;
             // The bytes widen unsigned: byte k = low + 16 high holds elements k (low) and k + 16
             // (high, one 16-bit shift). byte * x_k + high * (x_k+16 - 16 x_k) = low * x_k +
-            // high * x_k+16, plus the bias -8 (x_k + x_k+16), is the products of the signed weights
+            // high * x_k+16, plus the bias -8 (x_k + x_k+16), are the products of the signed weights
             // nibble - 8: at most 2 * 8 * 127 in magnitude (16-bit wrap-around in between is
             // harmless: the result fits).
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 2, LE)
@@ -243,7 +247,10 @@ public final class Q8ActivationDots {
         return t.add(t.rearrange(SWAP_LANES)).lane(0);
     }
 
-    /** Rows {@code r .. r + 3} at {@code offset + k * rowBytes}; the same sums as {@link #q4_0Row}. */
+    /**
+     * The four rows at {@code offset + k * rowBytes} into {@code out[at + k]}, each summed as
+     * {@link #q4_0Row} does.
+     */
     private static void q4_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
             short[] bias, short[] high, float[] out, int at) {
         FloatVector acc0 = FloatVector.zero(F8);
@@ -256,7 +263,7 @@ public final class Q8ActivationDots {
             long o2 = o1 + rowBytes;
             long o3 = o2 + rowBytes;
             ShortVector x0 = ShortVector.fromArray(S16, xq, 32 * b);
-            ShortVector x1 = ShortVector.fromArray(S16, high, 16 * b);
+            ShortVector h = ShortVector.fromArray(S16, high, 16 * b);
             ShortVector c = ShortVector.fromArray(S16, bias, 16 * b);
             float dx = xd[b];
             // as in q4_0Row
@@ -268,13 +275,13 @@ public final class Q8ActivationDots {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector w3 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 2, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            IntVector p0 = w0.mul(x0).add(w0.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p0 = w0.mul(x0).add(w0.lanewise(VectorOperators.LSHR, 4).mul(h)).add(c)
                     .reinterpretAsInts();
-            IntVector p1 = w1.mul(x0).add(w1.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p1 = w1.mul(x0).add(w1.lanewise(VectorOperators.LSHR, 4).mul(h)).add(c)
                     .reinterpretAsInts();
-            IntVector p2 = w2.mul(x0).add(w2.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p2 = w2.mul(x0).add(w2.lanewise(VectorOperators.LSHR, 4).mul(h)).add(c)
                     .reinterpretAsInts();
-            IntVector p3 = w3.mul(x0).add(w3.lanewise(VectorOperators.LSHR, 4).mul(x1)).add(c)
+            IntVector p3 = w3.mul(x0).add(w3.lanewise(VectorOperators.LSHR, 4).mul(h)).add(c)
                     .reinterpretAsInts();
             FloatVector s0 = (FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16))
                     .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
