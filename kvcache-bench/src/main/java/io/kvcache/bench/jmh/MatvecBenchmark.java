@@ -52,13 +52,14 @@ public class MatvecBenchmark {
     public int batch;
 
     /**
-     * {@code current}: {@link Kernels#matvec} / {@link Kernels#matmul} as they are;
+     * {@code current}: {@link Kernels#matvec} / {@link Kernels#matmul} as they are (Q8_0 and Q4_0
+     * quantize the activation by default); {@code float}: the same with F32 activations (the float
+     * kernels, what {@code EngineOptions.withQuantizedActivations(false)} runs);
      * {@code baseline}: the matvec before issue #7's work (a capturing lambda per call, one row at a
      * time, Q8_0 and Q4_0 through the old kernels in {@link BaselineKernels}, other types through
      * {@link WeightMatrix#dot}), kept to measure old against new in the same run; {@code int8}: the
      * integer kernels on the activation quantized to Q8_0 (Q8_0 and Q4_0 only; what
-     * {@code -Dkvcache.matvec.quantizeActivations=true} switches on in {@code Kernels.matvec}),
-     * quantization included; {@code int8old}: the same with the first integer kernels, kept in
+     * {@code Kernels.matvec} runs for them by default), quantization included; {@code int8old}: the same with the first integer kernels, kept in
      * {@link BaselineInt8Kernels} to measure them against the current ones in the same run. Batch 1 only.
      */
     @Param({"current"})
@@ -103,6 +104,8 @@ public class MatvecBenchmark {
             pool.parallelFor(block.rows(), (from, to) -> block.dotRowsQuantized(from, to - from, activations, out, from));
         } else if (batch == 1 && path.equals("int8old")) {
             int8old();
+        } else if (batch == 1 && path.equals("float")) {
+            Kernels.matvec(matrix, x, 0, out, 0, pool, false);
         } else if (batch == 1) {
             Kernels.matvec(matrix, x, 0, out, 0, pool);
         } else {
