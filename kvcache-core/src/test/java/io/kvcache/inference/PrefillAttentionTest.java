@@ -1,4 +1,4 @@
-package io.kvcache.model;
+package io.kvcache.inference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -11,6 +11,10 @@ import io.kvcache.cache.KvElementType;
 import io.kvcache.cache.KvSequence;
 import io.kvcache.gguf.GgmlType;
 import io.kvcache.gguf.GgufFile;
+import io.kvcache.model.LlamaModel;
+import io.kvcache.model.LlamaWeights;
+import io.kvcache.model.ModelConfig;
+import io.kvcache.model.SyntheticModel;
 import io.kvcache.tensor.ComputePool;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;

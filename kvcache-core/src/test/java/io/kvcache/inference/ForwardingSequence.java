@@ -1,4 +1,4 @@
-package io.kvcache.model;
+package io.kvcache.inference;
 
 import io.kvcache.cache.CacheStrategy;
 import io.kvcache.cache.KvCacheSpec;
