@@ -24,8 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * terms precomputed once per quantization, and its sums are small enough (at most
  * {@code 2 * 8 * 127} per lane) to pair in three instructions instead of four.
  *
- * <p>Four rows go per pass: they share each block's activation loads and keep four independent
- * FMA chains; the rows left over go one at a time. Every row sums its blocks in order into one
+ * <p>Q4_0 takes four rows per pass: they share each block's activation loads and keep four
+ * independent FMA chains; the rows left over go one at a time. Q8_0 goes one row at a time (see
+ * {@link #q8_0}). Every row sums its blocks in order into one
  * accumulator in both loops, so a row's result does not depend on how the rows were split between
  * threads. The loops are written out by hand, with no helper that takes or returns a vector: C2
  * stops inlining once a method's graph is large (NodeCountInliningCutoff) or when the caller's
@@ -103,14 +104,16 @@ public final class Q8ActivationDots {
         ((ShortVector) rounded(v, id).convertShape(VectorOperators.F2S, ShortVector.SPECIES_128, 0)).intoArray(quants, at);
     }
 
-    /** Q8_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}. */
+    /**
+     * Q8_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}, one row at a
+     * time. Unlike Q4_0, Q8_0 loses with four rows per pass once the weights stream from memory (as
+     * in decoding, where each matrix is read once per token): the matvecs of a bench-110m token took
+     * 11.0 ms with four rows against 6.2 ms one at a time (float kernels: 6.7 ms), although four
+     * rows win on a matrix that stays in cache (JMH).
+     */
     public static void q8_0(MemorySegment seg, long offset, long rowBytes, int count, int blocks, short[] xq,
             float[] xd, float[] out, int outOffset) {
-        int r = 0;
-        for (; r + 4 <= count; r += 4, offset += 4 * rowBytes) {
-            q8_0Rows4(seg, offset, rowBytes, blocks, xq, xd, out, outOffset + r);
-        }
-        for (; r < count; r++, offset += rowBytes) {
+        for (int r = 0; r < count; r++, offset += rowBytes) {
             out[outOffset + r] = q8_0Row(seg, offset, blocks, xq, xd);
         }
     }
@@ -136,72 +139,6 @@ public final class Q8ActivationDots {
         FloatVector t = acc.add(acc.rearrange(SWAP_HALVES));
         t = t.add(t.rearrange(SWAP_PAIRS));
         return t.add(t.rearrange(SWAP_LANES)).lane(0);
-    }
-
-    /**
-     * The four rows at {@code offset + k * rowBytes} into {@code out[at + k]}, each summed as
-     * {@link #q8_0Row} does.
-     */
-    private static void q8_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
-            float[] out, int at) {
-        FloatVector acc0 = FloatVector.zero(F8);
-        FloatVector acc1 = FloatVector.zero(F8);
-        FloatVector acc2 = FloatVector.zero(F8);
-        FloatVector acc3 = FloatVector.zero(F8);
-        for (int b = 0; b < blocks; b++) {
-            long o0 = offset + 34L * b;
-            long o1 = o0 + rowBytes;
-            long o2 = o1 + rowBytes;
-            long o3 = o2 + rowBytes;
-            ShortVector x0 = ShortVector.fromArray(S16, xq, 32 * b);
-            ShortVector x1 = ShortVector.fromArray(S16, xq, 32 * b + 16);
-            float dx = xd[b];
-            IntVector p0 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 2, LE)
-                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
-                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 18, LE)
-                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
-            IntVector p1 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 2, LE)
-                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
-                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 18, LE)
-                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
-            IntVector p2 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o2 + 2, LE)
-                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
-                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o2 + 18, LE)
-                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
-            IntVector p3 = ((ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 2, LE)
-                    .convertShape(VectorOperators.B2S, S16, 0)).mul(x0)
-                    .add(((ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 18, LE)
-                            .convertShape(VectorOperators.B2S, S16, 0)).mul(x1)).reinterpretAsInts();
-            // as in q8_0Row
-            FloatVector s0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 16)
-                    .add(p0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0);
-            FloatVector s1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 16)
-                    .add(p1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0);
-            FloatVector s2 = (FloatVector) p2.lanewise(VectorOperators.ASHR, 16)
-                    .add(p2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0);
-            FloatVector s3 = (FloatVector) p3.lanewise(VectorOperators.ASHR, 16)
-                    .add(p3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0);
-            acc0 = s0.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o0)) * dx), acc0);
-            acc1 = s1.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o1)) * dx), acc1);
-            acc2 = s2.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o2)) * dx), acc2);
-            acc3 = s3.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o3)) * dx), acc3);
-        }
-        FloatVector t0 = acc0.add(acc0.rearrange(SWAP_HALVES));
-        FloatVector t1 = acc1.add(acc1.rearrange(SWAP_HALVES));
-        FloatVector t2 = acc2.add(acc2.rearrange(SWAP_HALVES));
-        FloatVector t3 = acc3.add(acc3.rearrange(SWAP_HALVES));
-        t0 = t0.add(t0.rearrange(SWAP_PAIRS));
-        t1 = t1.add(t1.rearrange(SWAP_PAIRS));
-        t2 = t2.add(t2.rearrange(SWAP_PAIRS));
-        t3 = t3.add(t3.rearrange(SWAP_PAIRS));
-        out[at] = t0.add(t0.rearrange(SWAP_LANES)).lane(0);
-        out[at + 1] = t1.add(t1.rearrange(SWAP_LANES)).lane(0);
-        out[at + 2] = t2.add(t2.rearrange(SWAP_LANES)).lane(0);
-        out[at + 3] = t3.add(t3.rearrange(SWAP_LANES)).lane(0);
     }
 
     /**
