@@ -159,12 +159,7 @@ class IntegerKernelsTest {
         }
         byte[] bytes = randomBlocks(type, rows, cols, rng, scales);
         BlockMatrix m = offHeap(type, bytes, rows, cols);
-        float[] x = new float[cols];
-        for (int i = 0; i < cols; i++) {
-            x[i] = (float) rng.nextGaussian();
-        }
-        QuantizedActivations qa = new QuantizedActivations();
-        qa.quantize(x, 0, cols);
+        QuantizedActivations qa = gaussianActivation(cols, rng);
         int blocks = cols / 32;
         float[] out = new float[rows];
         m.dotRowsQuantized(0, rows, qa, out, 0);
@@ -189,12 +184,7 @@ class IntegerKernelsTest {
         SplittableRandom rng = new SplittableRandom(5 + type.id());
         byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.013f, 0.0071f, 0.021f, 0.0003f});
         BlockMatrix m = offHeap(type, bytes, rows, cols);
-        float[] x = new float[cols];
-        for (int i = 0; i < cols; i++) {
-            x[i] = (float) rng.nextGaussian();
-        }
-        QuantizedActivations qa = new QuantizedActivations();
-        qa.quantize(x, 0, cols);
+        QuantizedActivations qa = gaussianActivation(cols, rng);
         float[] all = new float[rows];
         m.dotRowsQuantized(0, rows, qa, all, 0);
         // Every split: one row at a time (single-row kernel), and runs starting at each offset
@@ -245,5 +235,16 @@ class IntegerKernelsTest {
                 }
             }
         }
+    }
+
+    /** A Gaussian activation of {@code cols} values, quantized. */
+    private static QuantizedActivations gaussianActivation(int cols, SplittableRandom rng) {
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) rng.nextGaussian();
+        }
+        QuantizedActivations qa = new QuantizedActivations();
+        qa.quantize(x, 0, cols);
+        return qa;
     }
 }
