@@ -215,11 +215,17 @@ class SamplerTest {
             for (int i = 0; i < 300; i++) { // warm-up: buffers grow, JIT compiles
                 s.accept(s.sample(logits));
             }
-            long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 200; i++) {
-                s.accept(s.sample(logits));
+            // Rounds of 200 calls until C2 has compiled the sampler (C1 code does not scalar-replace
+            // what C2 does, and on a loaded machine compilation can lag the warm-up); the steady state
+            // must then allocate nothing.
+            long allocated = Long.MAX_VALUE;
+            for (int round = 0; round < 30 && allocated >= 16_384; round++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 200; i++) {
+                    s.accept(s.sample(logits));
+                }
+                allocated = threads.getCurrentThreadAllocatedBytes() - before;
             }
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
             assertTrue(allocated < 16_384, settings + " allocated " + allocated + " bytes in 200 calls");
         }
     }
