@@ -171,10 +171,10 @@ final class VectorKernels implements Kernels {
             FloatVector a3 = a0;
             for (int i = 0; i < n; i += LANES) {
                 FloatVector qv = FloatVector.fromArray(SPECIES, q, qOff + i);
-                a0 = f32(seg, o0, i).fma(qv, a0);
-                a1 = f32(seg, o1, i).fma(qv, a1);
-                a2 = f32(seg, o2, i).fma(qv, a2);
-                a3 = f32(seg, o3, i).fma(qv, a3);
+                a0 = FloatVector.fromMemorySegment(SPECIES, seg, o0 + 4L * i, ORDER).fma(qv, a0);
+                a1 = FloatVector.fromMemorySegment(SPECIES, seg, o1 + 4L * i, ORDER).fma(qv, a1);
+                a2 = FloatVector.fromMemorySegment(SPECIES, seg, o2 + 4L * i, ORDER).fma(qv, a2);
+                a3 = FloatVector.fromMemorySegment(SPECIES, seg, o3 + 4L * i, ORDER).fma(qv, a3);
             }
             out[outOff + p] = lanesSum(a0) * scale;
             out[outOff + p + 1] = lanesSum(a1) * scale;
@@ -185,7 +185,8 @@ final class VectorKernels implements Kernels {
             long o = byteOff + p * rowBytes;
             FloatVector a = FloatVector.zero(SPECIES);
             for (int i = 0; i < n; i += LANES) {
-                a = f32(seg, o, i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
+                a = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * i, ORDER)
+                        .fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
             }
             out[outOff + p] = lanesSum(a) * scale;
         }
@@ -279,10 +280,10 @@ final class VectorKernels implements Kernels {
             long o = byteOff;
             for (int p = 0; p < rows; p++, o += rowBytes) {
                 FloatVector wv = FloatVector.broadcast(SPECIES, w[wOff + p]);
-                s0 = f32(seg, o, i).fma(wv, s0);
-                s1 = f32(seg, o, i + LANES).fma(wv, s1);
-                s2 = f32(seg, o, i + 2 * LANES).fma(wv, s2);
-                s3 = f32(seg, o, i + 3 * LANES).fma(wv, s3);
+                s0 = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * i, ORDER).fma(wv, s0);
+                s1 = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * (i + LANES), ORDER).fma(wv, s1);
+                s2 = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * (i + 2 * LANES), ORDER).fma(wv, s2);
+                s3 = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * (i + 3 * LANES), ORDER).fma(wv, s3);
             }
             s0.intoArray(acc, at);
             s1.intoArray(acc, at + LANES);
@@ -293,7 +294,8 @@ final class VectorKernels implements Kernels {
             FloatVector s = FloatVector.fromArray(SPECIES, acc, accOff + i);
             long o = byteOff;
             for (int p = 0; p < rows; p++, o += rowBytes) {
-                s = f32(seg, o, i).fma(FloatVector.broadcast(SPECIES, w[wOff + p]), s);
+                s = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * i, ORDER)
+                        .fma(FloatVector.broadcast(SPECIES, w[wOff + p]), s);
             }
             s.intoArray(acc, accOff + i);
         }
@@ -351,29 +353,28 @@ final class VectorKernels implements Kernels {
      * alone and in a run of queries).
      */
     static float lanesSum(FloatVector v) {
+        // Unrolled over constant shuffles: a shuffle read from an array is not a compile-time
+        // constant, and C2 then falls back to the Java implementation of rearrange, which boxes.
         FloatVector x = v;
-        for (VectorShuffle<Float> pairs : PAIRS) {
-            x = x.add(x.rearrange(pairs));
+        if (LANES >= 16) {
+            x = x.add(x.rearrange(SWAP_8));
         }
+        if (LANES >= 8) {
+            x = x.add(x.rearrange(SWAP_4));
+        }
+        x = x.add(x.rearrange(SWAP_2));
+        x = x.add(x.rearrange(SWAP_1));
         return x.lane(0);
     }
 
-    /** For {@link #lanesSum}: lane i paired with lane i ^ (LANES/2), then i ^ (LANES/4), ... i ^ 1. */
-    private static final VectorShuffle<Float>[] PAIRS = pairs();
+    /** For {@link #lanesSum}: lane i paired with lane i ^ k (used only when k < LANES). */
+    private static final VectorShuffle<Float> SWAP_8 = swap(LANES >= 16 ? 8 : 0);
+    private static final VectorShuffle<Float> SWAP_4 = swap(LANES >= 8 ? 4 : 0);
+    private static final VectorShuffle<Float> SWAP_2 = swap(2);
+    private static final VectorShuffle<Float> SWAP_1 = swap(1);
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] pairs() {
-        int steps = Integer.numberOfTrailingZeros(LANES);
-        VectorShuffle<Float>[] pairs = new VectorShuffle[steps];
-        for (int step = 0; step < steps; step++) {
-            int mask = LANES >> (step + 1);
-            pairs[step] = VectorShuffle.fromOp(SPECIES, i -> i ^ mask);
-        }
-        return pairs;
-    }
-
-    private static FloatVector f32(MemorySegment seg, long rowOff, int i) {
-        return FloatVector.fromMemorySegment(SPECIES, seg, rowOff + 4L * i, ORDER);
+    private static VectorShuffle<Float> swap(int k) {
+        return VectorShuffle.fromOp(SPECIES, i -> i ^ k);
     }
 
     @Override
