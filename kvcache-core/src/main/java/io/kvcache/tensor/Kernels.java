@@ -1,5 +1,6 @@
 package io.kvcache.tensor;
 
+import io.kvcache.gguf.GgmlType;
 import io.kvcache.tensor.internal.BlockMatrix;
 import io.kvcache.tensor.internal.Expf;
 import io.kvcache.tensor.internal.Gemm;
@@ -122,7 +123,8 @@ public final class Kernels {
         task.quantized = quantizeActivations && quantizesActivations(w);
         try {
             if (task.quantized) {
-                task.activations.quantize(x, xOff, w.cols()); // once, shared by all threads' rows
+                // Once, shared by all threads' rows; the Q4_0 terms only for Q4_0 weights.
+                task.activations.quantize(x, xOff, w.cols(), w.type() == GgmlType.Q4_0);
             }
             if ((long) rows * w.cols() < MIN_PARALLEL_ELEMENTS) {
                 task.run(0, rows);

@@ -29,21 +29,6 @@ class QuantizedActivationsTest {
         assumeTrue(VectorSupport.ENABLED, "the integer kernels need the Vector API");
     }
 
-    /** llama.cpp AVX2 quantize_row_q8_0: d = amax / 127 stored as f16, q = round-half-even(x * 127 / amax). */
-    private static void referenceQuantize(float[] x, int off, int n, short[] q, float[] d) {
-        for (int b = 0; b < n / 32; b++) {
-            float amax = 0;
-            for (int j = 0; j < 32; j++) {
-                amax = Math.max(amax, Math.abs(x[off + 32 * b + j]));
-            }
-            d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-            float id = amax != 0 ? 127f / amax : 0f;
-            for (int j = 0; j < 32; j++) {
-                q[32 * b + j] = (short) Math.rint(x[off + 32 * b + j] * id);
-            }
-        }
-    }
-
     private static float[] randomVector(int n, long seed, double scale) {
         SplittableRandom rng = new SplittableRandom(seed);
         float[] x = new float[n];
@@ -70,7 +55,7 @@ class QuantizedActivationsTest {
         qa.quantize(x, 5, n);
         short[] q = new short[n];
         float[] d = new float[n / 32];
-        referenceQuantize(x, 5, n, q, d);
+        ReferenceDequant.q8_0Activation(x, 5, n, q, d);
         assertEquals(n, qa.length());
         for (int i = 0; i < n; i++) {
             assertEquals(q[i], qa.quants()[i], "quant " + i);
@@ -80,6 +65,11 @@ class QuantizedActivationsTest {
         }
         assertEquals(0f, qa.scales()[0]);
         assertThrows(IllegalArgumentException.class, () -> qa.quantize(x, 0, 33));
+        // Without the Q4_0 terms (Q8_0 weights), reading them is an error, not stale data.
+        qa.quantize(x, 5, n, false);
+        assertThrows(IllegalStateException.class, qa::q4_0Bias);
+        assertThrows(IllegalStateException.class, qa::q4_0HighFactors);
+        qa.quantize(x, 5, n);
         assertThrows(IndexOutOfBoundsException.class, () -> qa.quantize(x, 6, n));
 
         // The round trip (what batched products multiply) is d * q of the same quantization, bit for bit.
@@ -116,7 +106,7 @@ class QuantizedActivationsTest {
         float[] x = randomVector(cols, cols, 2);
         short[] q = new short[cols];
         float[] d = new float[cols / 32];
-        referenceQuantize(x, 0, cols, q, d);
+        ReferenceDequant.q8_0Activation(x, 0, cols, q, d);
         QuantizedActivations qa = new QuantizedActivations();
         qa.quantize(x, 0, cols);
         float[] out = new float[count + 2];

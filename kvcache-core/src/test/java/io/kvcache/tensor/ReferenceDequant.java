@@ -225,19 +225,29 @@ final class ReferenceDequant {
             return x;
         }
         float[] r = x.clone();
+        short[] q = new short[cols];
+        float[] d = new float[cols / 32];
         for (int v = 0; v + cols <= x.length; v += cols) {
-            for (int b = v; b < v + cols; b += 32) {
-                float amax = 0;
-                for (int j = 0; j < 32; j++) {
-                    amax = Math.max(amax, Math.abs(x[b + j]));
-                }
-                float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-                float id = amax != 0 ? 127f / amax : 0f;
-                for (int j = 0; j < 32; j++) {
-                    r[b + j] = (float) Math.rint(x[b + j] * id) * d;
-                }
+            q8_0Activation(x, v, cols, q, d);
+            for (int i = 0; i < cols; i++) {
+                r[v + i] = q[i] * d[i / 32];
             }
         }
         return r;
+    }
+
+    /** llama.cpp AVX2 quantize_row_q8_0: d = amax / 127 stored as f16, q = round-half-even(x * 127 / amax). */
+    static void q8_0Activation(float[] x, int off, int n, short[] q, float[] d) {
+        for (int b = 0; b < n / 32; b++) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(x[off + 32 * b + j]));
+            }
+            d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0 ? 127f / amax : 0f;
+            for (int j = 0; j < 32; j++) {
+                q[32 * b + j] = (short) Math.rint(x[off + 32 * b + j] * id);
+            }
+        }
     }
 }

@@ -100,7 +100,7 @@ public class MatvecBenchmark {
             baseline(matrix, data, x, out, pool);
         } else if (batch == 1 && path.equals("int8")) {
             BlockMatrix block = (BlockMatrix) matrix;
-            activations.quantize(x, 0, block.cols());
+            activations.quantize(x, 0, block.cols(), block.type() == GgmlType.Q4_0);
             pool.parallelFor(block.rows(), (from, to) -> block.dotRowsQuantized(from, to - from, activations, out, from));
         } else if (batch == 1 && path.equals("int8old")) {
             int8old();
@@ -116,7 +116,7 @@ public class MatvecBenchmark {
 
     private void int8old() {
         BlockMatrix block = (BlockMatrix) matrix;
-        activations.quantize(x, 0, block.cols());
+        activations.quantize(x, 0, block.cols(), false); // the first kernels did not use the Q4_0 terms
         long rowBytes = block.type().byteSize(block.cols());
         int blocks = block.cols() / 32;
         short[] xq = activations.quants();

@@ -24,16 +24,29 @@ public final class QuantizedActivations {
     private short[] q4_0Bias = new short[0];
     private short[] q4_0HighFactors = new short[0];
     private int length;
+    /** Whether {@link #q4_0Bias} and {@link #q4_0HighFactors} belong to the last {@link #quantize}. */
+    private boolean q4_0TermsCurrent;
+
+    /**
+     * Quantizes {@code x[offset .. offset + n)} with the Q4_0 kernel's activation terms; see
+     * {@link #quantize(float[], int, int, boolean)}.
+     */
+    public void quantize(float[] x, int offset, int n) {
+        quantize(x, offset, n, true);
+    }
 
     /**
      * Quantizes {@code x[offset .. offset + n)}; {@code n} must be a multiple of {@value #BLOCK}.
      * The vector and scalar paths give bit-identical quants and scales (every step is exactly
      * rounded: a maximum, one division, a multiplication rounded half to even).
      *
+     * {@code q4_0Terms}: also compute {@link #q4_0Bias} and {@link #q4_0HighFactors}, which only the
+     * Q4_0 kernel reads (skipped for Q8_0 weights, where they would be work on every decode product).
+     *
      * @throws IllegalArgumentException when {@code n} is not a multiple of {@value #BLOCK}
      * @throws IndexOutOfBoundsException when the range is out of bounds
      */
-    public void quantize(float[] x, int offset, int n) {
+    public void quantize(float[] x, int offset, int n, boolean q4_0Terms) {
         Objects.checkFromIndexSize(offset, n, x.length);
         checkBlocks(n);
         if (quants.length < n) {
@@ -54,7 +67,10 @@ public final class QuantizedActivations {
             }
         }
         length = n;
-        computeQ4_0Terms();
+        q4_0TermsCurrent = q4_0Terms;
+        if (q4_0Terms) {
+            computeQ4_0Terms();
+        }
     }
 
     /** The Q4_0 kernel's activation terms: {@link #q4_0Bias} and {@link #q4_0HighFactors}. */
@@ -81,6 +97,7 @@ public final class QuantizedActivations {
      * nibble.
      */
     public short[] q4_0Bias() {
+        checkQ4_0Terms();
         return q4_0Bias;
     }
 
@@ -91,6 +108,7 @@ public final class QuantizedActivations {
      * (as {@code byte = low + 16 high}), so the kernel need not mask the low nibble.
      */
     public short[] q4_0HighFactors() {
+        checkQ4_0Terms();
         return q4_0HighFactors;
     }
 
@@ -122,6 +140,12 @@ public final class QuantizedActivations {
             for (int j = 0; j < BLOCK; j++) {
                 dst[to + j] = (float) Math.rint(src[from + j] * id) * d;
             }
+        }
+    }
+
+    private void checkQ4_0Terms() {
+        if (!q4_0TermsCurrent) {
+            throw new IllegalStateException("the last quantize skipped the Q4_0 terms; quantize with q4_0Terms = true");
         }
     }
 
