@@ -81,7 +81,7 @@ public final class Kernels {
             return;
         }
         for (int i = 0; i < n; i++) {
-            gate[i] = gate[i] / (1f + Expf.exp(-gate[i])) * up[i];
+            gate[i] = Expf.siluTimes(gate[i], up[i]);
         }
     }
 
@@ -211,14 +211,15 @@ public final class Kernels {
         if (n == 0) {
             return;
         }
-        if (Gemm.prefersMatvecs(w, n, quantizeActivations && quantizesActivations(w))) {
+        boolean rounded = quantizeActivations && quantizesActivations(w);
+        if (Gemm.prefersMatvecs(w, n, rounded)) {
             for (int i = 0; i < n; i++) {
                 matvec(w, xs, i * cols, out, i * rows, pool, quantizeActivations);
             }
             return;
         }
         float[] inputs = xs;
-        if (quantizeActivations && quantizesActivations(w)) {
+        if (rounded) {
             inputs = ROUNDED_INPUTS.get();
             if (inputs.length < n * cols) {
                 inputs = new float[n * cols];

@@ -96,7 +96,7 @@ public interface Kernels {
             return;
         }
         for (int p = 0; p < rows; p++, byteOff += rowBytes) {
-            RowCodec.decode(KvElementType.F16, seg, byteOff, n, dst, dstOff + p * n);
+            RowCodec.decodeF16(seg, byteOff, n, dst, dstOff + p * n);
         }
     }
 

@@ -44,4 +44,12 @@ public final class Expf {
         float s2 = Float.intBitsToFloat(e - g);
         return Math.fma(s2, j, s2) * s1;
     }
+
+    /**
+     * {@code silu(g) * u = g / (1 + exp(-g)) * u} with this exp, in llama.cpp's order
+     * ({@code ggml_v_silu} then the product); the vector SwiGLU computes the same lane-wise.
+     */
+    public static float siluTimes(float g, float u) {
+        return g / (1f + exp(-g)) * u;
+    }
 }

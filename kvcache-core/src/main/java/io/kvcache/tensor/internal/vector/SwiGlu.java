@@ -24,19 +24,14 @@ public final class SwiGlu {
             FloatVector minusX = x.neg();
             if (!VectorExpf.inRange(minusX)) {
                 for (int j = i; j < i + L; j++) {
-                    gate[j] = scalar(gate[j], up[j]);
+                    gate[j] = Expf.siluTimes(gate[j], up[j]);
                 }
                 continue;
             }
             x.div(VectorExpf.exp(minusX).add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
         for (; i < n; i++) {
-            gate[i] = scalar(gate[i], up[i]);
+            gate[i] = Expf.siluTimes(gate[i], up[i]);
         }
-    }
-
-    /** The scalar form, identical lane for lane. */
-    private static float scalar(float g, float u) {
-        return g / (1f + Expf.exp(-g)) * u;
     }
 }
