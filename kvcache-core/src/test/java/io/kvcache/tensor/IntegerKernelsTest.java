@@ -17,7 +17,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The integer Q8_0 and Q4_0 kernels (four rows per pass, a single-row tail; Q4_0 through unsigned
+ * The integer Q8_0 and Q4_0 kernels (four rows per pass, adjacent for Q4_0 and a quarter of the
+ * range apart for Q8_0, a single-row tail; Q4_0 through unsigned
  * nibbles plus the activation's bias) against a scalar reference that sums every block exactly in
  * integers. With power-of-two scales every float the kernels form is exact, so their results must
  * equal the integer reference bit for bit whatever the summation order; with arbitrary scales they
@@ -117,11 +118,13 @@ class IntegerKernelsTest {
         "Q8_0, 9, 256, 0, 9",
         "Q8_0, 13, 160, 2, 11",
         "Q8_0, 11, 512, 3, 7",
+        "Q8_0, 40, 96, 1, 38",
         "Q4_0, 1, 32, 0, 1",
         "Q4_0, 4, 64, 0, 4",
         "Q4_0, 9, 256, 0, 9",
         "Q4_0, 13, 160, 2, 11",
         "Q4_0, 11, 512, 3, 7",
+        "Q4_0, 40, 96, 1, 38",
     })
     void powerOfTwoScalesGiveTheExactIntegerSums(GgmlType type, int rows, int cols, int first, int count) {
         SplittableRandom rng = new SplittableRandom(rows * 31L + cols + type.id());
