@@ -94,8 +94,8 @@ public final class Bench implements Callable<Integer> {
     record Plan(int promptReps, int decodeRuns, int warmUpSteps, int recomputeSteps, int prefixHitReps,
                 int concurrentTokens, int[] concurrency, int kvTypeDecodeSteps) {
         static Plan of(boolean quick) {
-            return quick ? new Plan(3, 3, 128, 1, 3, 16, new int[] {1, 2, 4, 8}, 48)
-                    : new Plan(5, 3, 128, 2, 5, 48, new int[] {1, 2, 4, 8}, 128);
+            return quick ? new Plan(3, 3, 128, 1, 3, 64, new int[] {1, 2, 4, 8}, 48)
+                    : new Plan(5, 3, 128, 2, 5, 128, new int[] {1, 2, 4, 8}, 128);
         }
     }
 
