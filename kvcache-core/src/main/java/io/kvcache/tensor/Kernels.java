@@ -8,6 +8,7 @@ import io.kvcache.tensor.internal.QuantizedActivations;
 import io.kvcache.tensor.internal.VectorSupport;
 import io.kvcache.tensor.internal.vector.FloatDots;
 import io.kvcache.tensor.internal.vector.SwiGlu;
+import java.util.Arrays;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -212,6 +213,10 @@ public final class Kernels {
             return;
         }
         boolean rounded = quantizeActivations && quantizesActivations(w);
+        if (n > 1 && rounded && Gemm.prefersMatvecs(w, n, true)) {
+            integerMatvecs((BlockMatrix) w, xs, n, out, pool);
+            return;
+        }
         if (Gemm.prefersMatvecs(w, n, rounded)) {
             for (int i = 0; i < n; i++) {
                 matvec(w, xs, i * cols, out, i * rows, pool, quantizeActivations);
@@ -232,5 +237,72 @@ public final class Kernels {
             return;
         }
         Gemm.parallel(w, inputs, n, out, pool);
+    }
+
+    /**
+     * The integer matvecs of a small batch in one loop over the rows: every input quantized once,
+     * then each thread runs its rows against the inputs two at a time
+     * ({@link BlockMatrix#dotRowsQuantized(int, int, QuantizedActivations, float[], int,
+     * QuantizedActivations, float[], int)}, which widens each Q8_0 weight once for both).
+     * Bit-identical to {@code n} separate {@link #matvec} calls.
+     */
+    private static void integerMatvecs(BlockMatrix w, float[] xs, int n, float[] out, ComputePool pool) {
+        BatchTask task = BatchTask.TASKS.get();
+        if (task.w != null) {
+            task = new BatchTask(); // re-entered on this thread (from a body); never in practice
+        }
+        task.reserve(n);
+        boolean q4_0Terms = w.type() == GgmlType.Q4_0;
+        for (int i = 0; i < n; i++) {
+            task.activations[i].quantize(xs, i * w.cols(), w.cols(), q4_0Terms);
+        }
+        task.w = w;
+        task.n = n;
+        task.out = out;
+        try {
+            if ((long) w.rows() * w.cols() < MIN_PARALLEL_ELEMENTS) {
+                task.run(0, w.rows());
+            } else {
+                pool.parallelFor(w.rows(), task);
+            }
+        } finally {
+            task.w = null;
+            task.out = null;
+        }
+    }
+
+    /** The body of {@link #integerMatvecs}, one per calling thread like {@link MatvecTask}. */
+    private static final class BatchTask implements ComputePool.RangeTask {
+        static final ThreadLocal<BatchTask> TASKS = ThreadLocal.withInitial(BatchTask::new);
+
+        QuantizedActivations[] activations = new QuantizedActivations[0];
+        @Nullable BlockMatrix w;
+        int n;
+        float @Nullable [] out;
+
+        void reserve(int count) {
+            if (activations.length < count) {
+                QuantizedActivations[] grown = Arrays.copyOf(activations, count);
+                for (int i = activations.length; i < count; i++) {
+                    grown[i] = new QuantizedActivations();
+                }
+                activations = grown;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            BlockMatrix matrix = Objects.requireNonNull(w);
+            float[] result = Objects.requireNonNull(out);
+            int rows = matrix.rows();
+            int i = 0;
+            for (; i + 2 <= n; i += 2) {
+                matrix.dotRowsQuantized(from, to - from, activations[i], result, i * rows + from,
+                        activations[i + 1], result, (i + 1) * rows + from);
+            }
+            if (i < n) {
+                matrix.dotRowsQuantized(from, to - from, activations[i], result, i * rows + from);
+            }
+        }
     }
 }

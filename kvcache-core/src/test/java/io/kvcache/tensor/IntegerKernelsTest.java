@@ -1,6 +1,7 @@
 package io.kvcache.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -205,6 +206,42 @@ class IntegerKernelsTest {
                         "row " + r + " in a run from " + first);
             }
         }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"Q8_0", "Q4_0"})
+    void twoActivationsAtOnceGiveTheBitsOfOneAtATime(GgmlType type) {
+        int rows = 21;
+        int cols = 160;
+        SplittableRandom rng = new SplittableRandom(17 + type.id());
+        byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.013f, 0.0071f, 0.021f, 0.0003f});
+        BlockMatrix m = offHeap(type, bytes, rows, cols);
+        QuantizedActivations a = gaussianActivation(cols, rng);
+        QuantizedActivations b = gaussianActivation(cols, rng);
+        for (int first = 0; first < 4; first++) {
+            // odd and even counts: the pair kernel takes rows two at a time, half the range apart
+            for (int count : new int[] {1, 2, 3, 8, rows - first}) {
+                float[] aAlone = new float[count];
+                float[] bAlone = new float[count];
+                m.dotRowsQuantized(first, count, a, aAlone, 0);
+                m.dotRowsQuantized(first, count, b, bAlone, 0);
+                float[] both = new float[2 * count + 3];
+                m.dotRowsQuantized(first, count, a, both, 1, b, both, count + 2);
+                String run = " in rows [" + first + ", " + (first + count) + ")";
+                for (int r = 0; r < count; r++) {
+                    assertEquals(Float.floatToRawIntBits(aAlone[r]), Float.floatToRawIntBits(both[1 + r]),
+                            "activation a, row " + (first + r) + run);
+                    assertEquals(Float.floatToRawIntBits(bAlone[r]), Float.floatToRawIntBits(both[count + 2 + r]),
+                            "activation b, row " + (first + r) + run);
+                }
+                assertEquals(0f, both[0]);
+                assertEquals(0f, both[count + 1]);
+                assertEquals(0f, both[2 * count + 2]);
+            }
+        }
+        float[] out = new float[rows];
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRowsQuantized(1, rows, a, out, 0, b, out, 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> m.dotRowsQuantized(0, rows, a, out, 0, b, out, 1));
     }
 
     @Test

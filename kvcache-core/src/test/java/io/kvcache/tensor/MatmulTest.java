@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -153,6 +154,33 @@ class MatmulTest {
                     magnitude += Math.abs((double) row[c] * x[c]);
                 }
                 assertEquals(viaMatvec[r], viaMatmul[r], 1e-6 * magnitude, type + " row " + r);
+            }
+        }
+    }
+
+    /**
+     * Batches of two and three vectors with quantized activations run the integer matvec kernels
+     * (two vectors at a time for Q8_0) and give the bits of one matvec per vector, on any pool size.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void smallQuantizedBatchesAreBitIdenticalToMatvecs(GgmlType type) {
+        int rows = 70;
+        int cols = 512;
+        WeightMatrix m = WeightMatrixTest.randomMatrix(type, rows, cols, 5, new byte[1][]);
+        for (int n = 2; n <= 3; n++) {
+            float[] xs = randomVectors(n * cols, 31L * n);
+            for (ComputePool pool : pools) {
+                float[] batched = new float[n * rows];
+                Kernels.matmul(m, xs, n, batched, pool, true);
+                for (int i = 0; i < n; i++) {
+                    float[] single = new float[rows];
+                    Kernels.matvec(m, xs, i * cols, single, 0, pool, true);
+                    for (int r = 0; r < rows; r++) {
+                        assertEquals(Float.floatToRawIntBits(single[r]), Float.floatToRawIntBits(batched[i * rows + r]),
+                                type + ", batch of " + n + ", vector " + i + ", row " + r + ", " + pool);
+                    }
+                }
             }
         }
     }

@@ -139,6 +139,42 @@ public abstract class BlockMatrix implements WeightMatrix {
         }
     }
 
+    /**
+     * {@link #dotRowsQuantized} of the same rows against two activations, {@code x0} into
+     * {@code out0} and {@code x1} into {@code out1}: bit-identical to two calls, and faster for
+     * types whose kernel loads each weight once for both (Q8_0). Allocates nothing.
+     *
+     * @throws IllegalStateException when this type has no kernel for quantized activations
+     * @throws IndexOutOfBoundsException as {@link #dotRowsQuantized}
+     */
+    public final void dotRowsQuantized(int firstRow, int count, QuantizedActivations x0, float[] out0, int out0Offset,
+            QuantizedActivations x1, float[] out1, int out1Offset) {
+        if (!VectorSupport.ENABLED || !hasPairKernel()) {
+            dotRowsQuantized(firstRow, count, x0, out0, out0Offset);
+            dotRowsQuantized(firstRow, count, x1, out1, out1Offset);
+            return;
+        }
+        Objects.checkFromIndexSize(firstRow, count, rows);
+        Objects.checkFromIndexSize(out0Offset, count, out0.length);
+        Objects.checkFromIndexSize(out1Offset, count, out1.length);
+        if (x0.length() != cols || x1.length() != cols) {
+            throw new IndexOutOfBoundsException("quantized activations hold " + x0.length() + " and " + x1.length()
+                    + " elements, the rows " + cols);
+        }
+        quantizedDotRowsPair(firstRow * rowBytes, count, x0, out0, out0Offset, x1, out1, out1Offset);
+    }
+
+    /** Whether {@link #quantizedDotRowsPair} is a kernel of its own rather than two passes. */
+    protected boolean hasPairKernel() {
+        return false;
+    }
+
+    /** The vector kernel behind the two-activation {@link #dotRowsQuantized}; arguments are checked. */
+    protected void quantizedDotRowsPair(long offset, int count, QuantizedActivations x0, float[] out0, int out0Offset,
+            QuantizedActivations x1, float[] out1, int out1Offset) {
+        throw new IllegalStateException(this + " has no two-activation kernel");
+    }
+
     /** The vector kernel behind {@link #dotRowsQuantized}; arguments are checked. */
     protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
         throw new IllegalStateException(this + " has no kernel for quantized activations");

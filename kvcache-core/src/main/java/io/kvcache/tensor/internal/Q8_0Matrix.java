@@ -62,4 +62,16 @@ final class Q8_0Matrix extends BlockMatrix {
     protected void quantizedDotRows(long offset, int count, QuantizedActivations x, float[] out, int outOffset) {
         Q8ActivationDots.q8_0(data, offset, rowBytes, count, blocks, x.quants(), x.scales(), out, outOffset);
     }
+
+    @Override
+    protected boolean hasPairKernel() {
+        return true;
+    }
+
+    @Override
+    protected void quantizedDotRowsPair(long offset, int count, QuantizedActivations x0, float[] out0, int out0Offset,
+            QuantizedActivations x1, float[] out1, int out1Offset) {
+        Q8ActivationDots.q8_0Pair(data, offset, rowBytes, count, blocks, x0.quants(), x0.scales(), x1.quants(),
+                x1.scales(), out0, out0Offset, out1, out1Offset);
+    }
 }

@@ -204,6 +204,91 @@ public final class Q8ActivationDots {
         out[at + 3 * outStride] = t3.add(t3.rearrange(SWAP_LANES)).lane(0);
     }
 
+    /**
+     * {@link #q8_0} against two activations at once ({@code xq0, xd0} into {@code out0} and
+     * {@code xq1, xd1} into {@code out1}): each block's weights are loaded and widened once for
+     * both, two rows a pass taken half the range apart (four accumulators). Every product is summed
+     * exactly as {@link #q8_0Row} sums it, so the results are bit-identical to two {@link #q8_0}
+     * calls; this is the matvec of a batch of two or three sequences, whose one-at-a-time products
+     * each widened every weight again.
+     */
+    public static void q8_0Pair(MemorySegment seg, long offset, long rowBytes, int count, int blocks,
+            short[] xq0, float[] xd0, short[] xq1, float[] xd1, float[] out0, int out0Offset, float[] out1,
+            int out1Offset) {
+        int half = count / 2;
+        for (int r = 0; r < half; r++) {
+            q8_0Rows2Pair(seg, offset + r * rowBytes, half * rowBytes, blocks, xq0, xd0, xq1, xd1, out0,
+                    out0Offset + r, out1, out1Offset + r, half);
+        }
+        if ((count & 1) != 0) {
+            long last = offset + (count - 1) * rowBytes;
+            out0[out0Offset + count - 1] = q8_0Row(seg, last, blocks, xq0, xd0);
+            out1[out1Offset + count - 1] = q8_0Row(seg, last, blocks, xq1, xd1);
+        }
+    }
+
+    /** Rows at {@code offset} and {@code offset + stride}, each against both activations. */
+    private static void q8_0Rows2Pair(MemorySegment seg, long offset, long stride, int blocks, short[] xq0,
+            float[] xd0, short[] xq1, float[] xd1, float[] out0, int at0, float[] out1, int at1, int outStride) {
+        FloatVector a00 = FloatVector.zero(F8); // row 0, activation 0
+        FloatVector a01 = FloatVector.zero(F8);
+        FloatVector a10 = FloatVector.zero(F8);
+        FloatVector a11 = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++) {
+            long o0 = offset + 34L * b;
+            long o1 = o0 + stride;
+            ShortVector xa0 = ShortVector.fromArray(S16, xq0, 32 * b);
+            ShortVector xb0 = ShortVector.fromArray(S16, xq0, 32 * b + 16);
+            ShortVector xa1 = ShortVector.fromArray(S16, xq1, 32 * b);
+            ShortVector xb1 = ShortVector.fromArray(S16, xq1, 32 * b + 16);
+            float dx0 = xd0[b];
+            float dx1 = xd1[b];
+            // as in q8_0Row
+            ShortVector lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector hi = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 18, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0);
+            float dw = Float.float16ToFloat(seg.get(Le.SHORT, o0));
+            IntVector p = lo.mul(xa0).add(hi.mul(xb0)).reinterpretAsInts();
+            FloatVector s = (FloatVector) p.lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            a00 = s.fma(FloatVector.broadcast(F8, dw * dx0), a00);
+            p = lo.mul(xa1).add(hi.mul(xb1)).reinterpretAsInts();
+            s = (FloatVector) p.lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            a01 = s.fma(FloatVector.broadcast(F8, dw * dx1), a01);
+            lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 2, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0);
+            hi = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 18, LE)
+                    .convertShape(VectorOperators.B2S, S16, 0);
+            dw = Float.float16ToFloat(seg.get(Le.SHORT, o1));
+            p = lo.mul(xa0).add(hi.mul(xb0)).reinterpretAsInts();
+            s = (FloatVector) p.lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            a10 = s.fma(FloatVector.broadcast(F8, dw * dx0), a10);
+            p = lo.mul(xa1).add(hi.mul(xb1)).reinterpretAsInts();
+            s = (FloatVector) p.lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0);
+            a11 = s.fma(FloatVector.broadcast(F8, dw * dx1), a11);
+        }
+        FloatVector t00 = a00.add(a00.rearrange(SWAP_HALVES));
+        FloatVector t01 = a01.add(a01.rearrange(SWAP_HALVES));
+        FloatVector t10 = a10.add(a10.rearrange(SWAP_HALVES));
+        FloatVector t11 = a11.add(a11.rearrange(SWAP_HALVES));
+        t00 = t00.add(t00.rearrange(SWAP_PAIRS));
+        t01 = t01.add(t01.rearrange(SWAP_PAIRS));
+        t10 = t10.add(t10.rearrange(SWAP_PAIRS));
+        t11 = t11.add(t11.rearrange(SWAP_PAIRS));
+        out0[at0] = t00.add(t00.rearrange(SWAP_LANES)).lane(0);
+        out1[at1] = t01.add(t01.rearrange(SWAP_LANES)).lane(0);
+        out0[at0 + outStride] = t10.add(t10.rearrange(SWAP_LANES)).lane(0);
+        out1[at1 + outStride] = t11.add(t11.rearrange(SWAP_LANES)).lane(0);
+    }
+
     private static float q8_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd) {
         FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocks; b++) {
