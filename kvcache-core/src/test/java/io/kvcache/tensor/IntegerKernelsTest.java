@@ -63,6 +63,12 @@ class IntegerKernelsTest {
         return (BlockMatrix) WeightMatrix.of(type, seg, rows, cols);
     }
 
+    /** Random blocks with scales that are not powers of two, off-heap. */
+    private static BlockMatrix arbitraryScaleMatrix(GgmlType type, int rows, int cols, SplittableRandom rng) {
+        byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.013f, 0.0071f, 0.021f, 0.0003f});
+        return offHeap(type, bytes, rows, cols);
+    }
+
     /** The weight quant of element {@code j} of block {@code b} of row {@code r}, signed. */
     private static int weightQuant(GgmlType type, byte[] bytes, int blocks, int r, int b, int j) {
         if (type == GgmlType.Q8_0) {
@@ -186,8 +192,7 @@ class IntegerKernelsTest {
         int rows = 19;
         int cols = 1024;
         SplittableRandom rng = new SplittableRandom(5 + type.id());
-        byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.013f, 0.0071f, 0.021f, 0.0003f});
-        BlockMatrix m = offHeap(type, bytes, rows, cols);
+        BlockMatrix m = arbitraryScaleMatrix(type, rows, cols, rng);
         QuantizedActivations qa = gaussianActivation(cols, rng);
         float[] all = new float[rows];
         m.dotRowsQuantized(0, rows, qa, all, 0);
@@ -214,8 +219,7 @@ class IntegerKernelsTest {
         int rows = 21;
         int cols = 160;
         SplittableRandom rng = new SplittableRandom(17 + type.id());
-        byte[] bytes = randomBlocks(type, rows, cols, rng, new float[] {0.013f, 0.0071f, 0.021f, 0.0003f});
-        BlockMatrix m = offHeap(type, bytes, rows, cols);
+        BlockMatrix m = arbitraryScaleMatrix(type, rows, cols, rng);
         QuantizedActivations a = gaussianActivation(cols, rng);
         QuantizedActivations b = gaussianActivation(cols, rng);
         for (int first = 0; first < 4; first++) {
