@@ -117,8 +117,8 @@ public final class Q8ActivationDots {
      * {@code r + 3q}), then the rows left over one at a time. Q8_0 decoding streams each matrix from
      * memory once per token, and one pass then reads four independent streams: more cache-line fetches
      * in flight than one row at a time, which left memory bandwidth unused (bench-110m Q8_0 decode,
-     * medians of ten runs in one session: 131 t/s one row at a time, 155 with two streams, 170 with
-     * four). Four <i>adjacent</i> rows are one stream with four times the work between fetches, and
+     * medians of 8-10 interleaved runs: 125-131 t/s one row at a time, 153-157 with two streams,
+     * 160-170 with four). Four <i>adjacent</i> rows are one stream with four times the work between fetches, and
      * measured slower than one row (11.0 against 6.2 ms of matvecs per token), although they win on a
      * matrix that stays in cache.
      */
