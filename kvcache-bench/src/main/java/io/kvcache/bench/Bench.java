@@ -73,6 +73,15 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--skip-cache-benchmarks", description = "skip recompute, prefix-cache, concurrency and KV-size measurements")
     boolean skipCacheBenchmarks;
 
+    @Option(names = "--same-jvm", description = "measure every model in this JVM; by default each model runs in a JVM of"
+            + " its own, as one application serving one model would: in a shared JVM the code the JIT compiled for the"
+            + " models before slows the next one down (measured: Q4_0 decode 54-121 tokens/s after Q8_0, 160-169 alone)")
+    boolean sameJvm;
+
+    /** Set in the JVM that measures one model for a parent run: no Jlama line, no table on standard output. */
+    @Option(names = "--child", hidden = true)
+    boolean child;
+
     private final List<BenchRecord> records = new ArrayList<>();
     private final Map<String, String> environment = new LinkedHashMap<>();
 
@@ -123,16 +132,21 @@ public final class Bench implements Callable<Integer> {
                 if (prepareOnly) {
                     continue;
                 }
-                measureKvcache(model, file, plan);
-                if (skipLlamaCpp) {
-                    records.add(BenchRecord.failure(BenchRecord.LLAMA_CPP, model.name(), "*", "skipped (--skip-llama-cpp)"));
+                if (sameJvm || child) {
+                    measureKvcache(model, file, plan);
+                    if (skipLlamaCpp) {
+                        records.add(BenchRecord.failure(BenchRecord.LLAMA_CPP, model.name(), "*",
+                                "skipped (--skip-llama-cpp)"));
+                    } else {
+                        measureLlamaCpp(model, file, plan);
+                    }
                 } else {
-                    measureLlamaCpp(model, file, plan);
+                    records.addAll(ModelProcess.measure(model.name(), childArguments(model.name()), out));
                 }
                 writeResults(start);
             }
         }
-        if (prepareOnly) {
+        if (prepareOnly || child) {
             return 0;
         }
         records.add(BenchRecord.failure(BenchRecord.JLAMA, "*", "*", "not comparable: Jlama (jlama-core 0.8.4) loads"
@@ -141,6 +155,25 @@ public final class Bench implements Callable<Integer> {
         System.out.println(Files.readString(out.resolve(ResultWriter.MARKDOWN)));
         log("done in %.0f s; results in %s", seconds(start), out.toAbsolutePath());
         return 0;
+    }
+
+    /** The options of this run for a child JVM that measures only {@code model}. */
+    List<String> childArguments(String model) {
+        List<String> args = new ArrayList<>(List.of("--child", "--models", model, "--threads", String.valueOf(threads),
+                "--kv-type", kvType.name(), "--batch", String.valueOf(batch), "--cache-model", cacheModel));
+        if (quick) {
+            args.add("--quick");
+        }
+        if (smoke) {
+            args.add("--smoke");
+        }
+        if (skipLlamaCpp) {
+            args.add("--skip-llama-cpp");
+        }
+        if (skipCacheBenchmarks) {
+            args.add("--skip-cache-benchmarks");
+        }
+        return args;
     }
 
     List<BenchModel> models() {
@@ -331,6 +364,8 @@ public final class Bench implements Callable<Integer> {
         environment.put("llama.cpp", "de.kherud:llama 4.1.0 (JNI, its bundled llama.cpp; build and CPU features in"
                 + " bench.log), batch " + batch + ", greedy; pp = one request with n_predict 1, prompt cache off;"
                 + " tg = time(n_predict 129) - time(n_predict 1), prompt cached");
+        environment.put("JVMs", sameJvm ? "every model in one JVM (--same-jvm)"
+                : "each model in a JVM of its own (what the JIT compiled for one model slows the next)");
         environment.put("load average at start", loadAverage());
     }
 

@@ -29,6 +29,22 @@ class BenchCommandTest {
     }
 
     @Test
+    void eachModelRunsInAChildJvmWithTheSameOptions() {
+        Bench parent = parse("--quick", "--kv-type", "q8_0", "--threads", "3", "--skip-llama-cpp");
+        assertFalse(parent.sameJvm);
+        Bench child = parse(parent.childArguments("bench-110m-q4_0").toArray(String[]::new));
+        assertTrue(child.child);
+        assertTrue(child.quick);
+        assertTrue(child.skipLlamaCpp);
+        assertFalse(child.skipCacheBenchmarks);
+        assertEquals(3, child.threads);
+        assertEquals(KvElementType.Q8_0, child.kvType);
+        assertEquals(List.of("bench-110m-q4_0"), child.onlyModels);
+        assertEquals(parent.cacheModel, child.cacheModel);
+        assertTrue(parse("--same-jvm").sameJvm);
+    }
+
+    @Test
     void fullRunAddsTheGqaModelAndSmokeRunsTwoLayers() {
         Bench full = parse();
         assertFalse(full.quick);

@@ -34,6 +34,29 @@ class ResultWriterTest {
                 BenchRecord.failure(BenchRecord.JLAMA, "*", "*", "not comparable: loads safetensors only"));
     }
 
+    /** A child JVM's results.json reads back as the records it wrote, ratios left for the merged run. */
+    @Test
+    void recordsReadBackFromTheirJson() {
+        List<BenchRecord> read = ModelProcess.read(ResultWriter.json(Results.withRatios(sample())));
+        assertEquals(sample().size(), read.size());
+        for (int i = 0; i < read.size(); i++) {
+            BenchRecord expected = sample().get(i);
+            BenchRecord got = read.get(i);
+            assertEquals(expected.engine(), got.engine());
+            assertEquals(expected.model(), got.model());
+            assertEquals(expected.test(), got.test());
+            assertEquals(expected.tokensPerSecond(), got.tokensPerSecond());
+            assertEquals(expected.value(), got.value());
+            assertEquals(expected.unit(), got.unit());
+            assertEquals(expected.error(), got.error());
+            assertFalse(got.extras().containsKey(Results.RATIO), got.toString());
+        }
+        assertEquals(2048L, ((Number) read.get(0).extras().get("alloc_bytes_per_token")).longValue());
+        assertEquals(50.0, read.get(6).target());
+        assertEquals(Results.withRatios(sample()).get(0).extras().get(Results.RATIO),
+                Results.withRatios(read).get(0).extras().get(Results.RATIO), "the merged run recomputes the ratio");
+    }
+
     @Test
     void ratiosAndTargetsFollowTheModelType() {
         List<BenchRecord> rated = Results.withRatios(sample());
