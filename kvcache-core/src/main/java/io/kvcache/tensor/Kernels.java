@@ -127,15 +127,20 @@ public final class Kernels {
                 // Once, shared by all threads' rows; the Q4_0 terms only for Q4_0 weights.
                 task.activations.quantize(x, xOff, w.cols(), w.type() == GgmlType.Q4_0);
             }
-            if ((long) rows * w.cols() < MIN_PARALLEL_ELEMENTS) {
-                task.run(0, rows);
-            } else {
-                pool.parallelFor(rows, task);
-            }
+            forRows(w, pool, task);
         } finally {
             task.w = null;
             task.x = null;
             task.out = null;
+        }
+    }
+
+    /** {@code task} over every row of {@code w}: on the pool, or on the caller for a product too small to wake it. */
+    private static void forRows(WeightMatrix w, ComputePool pool, ComputePool.RangeTask task) {
+        if ((long) w.rows() * w.cols() < MIN_PARALLEL_ELEMENTS) {
+            task.run(0, w.rows());
+        } else {
+            pool.parallelFor(w.rows(), task);
         }
     }
 
@@ -260,11 +265,7 @@ public final class Kernels {
         task.n = n;
         task.out = out;
         try {
-            if ((long) w.rows() * w.cols() < MIN_PARALLEL_ELEMENTS) {
-                task.run(0, w.rows());
-            } else {
-                pool.parallelFor(w.rows(), task);
-            }
+            forRows(w, pool, task);
         } finally {
             task.w = null;
             task.out = null;

@@ -121,14 +121,7 @@ public abstract class BlockMatrix implements WeightMatrix {
      *     {@code x} does not hold {@link #cols()} elements
      */
     public final void dotRowsQuantized(int firstRow, int count, QuantizedActivations x, float[] out, int outOffset) {
-        if (!quantizesActivations()) {
-            throw new IllegalStateException(this + " has no kernel for quantized activations; use dotRows");
-        }
-        Objects.checkFromIndexSize(firstRow, count, rows);
-        Objects.checkFromIndexSize(outOffset, count, out.length);
-        if (x.length() != cols) {
-            throw new IndexOutOfBoundsException("quantized activations hold " + x.length() + " elements, the rows " + cols);
-        }
+        checkQuantized(firstRow, count, x, out, outOffset);
         if (VectorSupport.ENABLED) {
             quantizedDotRows(firstRow * rowBytes, count, x, out, outOffset);
         } else {
@@ -149,30 +142,35 @@ public abstract class BlockMatrix implements WeightMatrix {
      */
     public final void dotRowsQuantized(int firstRow, int count, QuantizedActivations x0, float[] out0, int out0Offset,
             QuantizedActivations x1, float[] out1, int out1Offset) {
-        if (!VectorSupport.ENABLED || !hasPairKernel()) {
+        if (!VectorSupport.ENABLED) {
             dotRowsQuantized(firstRow, count, x0, out0, out0Offset);
             dotRowsQuantized(firstRow, count, x1, out1, out1Offset);
             return;
         }
-        Objects.checkFromIndexSize(firstRow, count, rows);
-        Objects.checkFromIndexSize(out0Offset, count, out0.length);
-        Objects.checkFromIndexSize(out1Offset, count, out1.length);
-        if (x0.length() != cols || x1.length() != cols) {
-            throw new IndexOutOfBoundsException("quantized activations hold " + x0.length() + " and " + x1.length()
-                    + " elements, the rows " + cols);
-        }
+        checkQuantized(firstRow, count, x0, out0, out0Offset);
+        checkQuantized(firstRow, count, x1, out1, out1Offset);
         quantizedDotRowsPair(firstRow * rowBytes, count, x0, out0, out0Offset, x1, out1, out1Offset);
     }
 
-    /** Whether {@link #quantizedDotRowsPair} is a kernel of its own rather than two passes. */
-    protected boolean hasPairKernel() {
-        return false;
+    private void checkQuantized(int firstRow, int count, QuantizedActivations x, float[] out, int outOffset) {
+        if (!quantizesActivations()) {
+            throw new IllegalStateException(this + " has no kernel for quantized activations; use dotRows");
+        }
+        Objects.checkFromIndexSize(firstRow, count, rows);
+        Objects.checkFromIndexSize(outOffset, count, out.length);
+        if (x.length() != cols) {
+            throw new IndexOutOfBoundsException("quantized activations hold " + x.length() + " elements, the rows " + cols);
+        }
     }
 
-    /** The vector kernel behind the two-activation {@link #dotRowsQuantized}; arguments are checked. */
+    /**
+     * The vector kernel behind the two-activation {@link #dotRowsQuantized}; arguments are checked.
+     * The default runs {@link #quantizedDotRows} once per activation.
+     */
     protected void quantizedDotRowsPair(long offset, int count, QuantizedActivations x0, float[] out0, int out0Offset,
             QuantizedActivations x1, float[] out1, int out1Offset) {
-        throw new IllegalStateException(this + " has no two-activation kernel");
+        quantizedDotRows(offset, count, x0, out0, out0Offset);
+        quantizedDotRows(offset, count, x1, out1, out1Offset);
     }
 
     /** The vector kernel behind {@link #dotRowsQuantized}; arguments are checked. */

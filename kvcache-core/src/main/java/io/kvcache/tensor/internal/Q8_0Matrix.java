@@ -64,11 +64,6 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    protected boolean hasPairKernel() {
-        return true;
-    }
-
-    @Override
     protected void quantizedDotRowsPair(long offset, int count, QuantizedActivations x0, float[] out0, int out0Offset,
             QuantizedActivations x1, float[] out1, int out1Offset) {
         Q8ActivationDots.q8_0Pair(data, offset, rowBytes, count, blocks, x0.quants(), x0.scales(), x1.quants(),
