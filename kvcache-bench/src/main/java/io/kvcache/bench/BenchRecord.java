@@ -87,6 +87,24 @@ public record BenchRecord(String engine, String model, String test, @Nullable Do
         return m;
     }
 
+    /** The record {@link #toJson} wrote (numbers of any JSON type; every key it does not know becomes an extra). */
+    public static BenchRecord fromJson(Map<String, Object> json) {
+        Map<String, Object> extras = new LinkedHashMap<>(json);
+        String engine = (String) extras.remove("engine");
+        String model = (String) extras.remove("model");
+        String test = (String) extras.remove("test");
+        Double tokensPerSecond = number(extras.remove("tokens_per_second"));
+        Double value = number(extras.remove("value"));
+        String unit = (String) extras.remove("unit");
+        Double target = number(extras.remove("target"));
+        String error = (String) extras.remove("error");
+        return new BenchRecord(engine, model, test, tokensPerSecond, value, unit, target, error, extras);
+    }
+
+    private static @Nullable Double number(@Nullable Object o) {
+        return o == null ? null : ((Number) o).doubleValue();
+    }
+
     private static void putIfPresent(Map<String, Object> m, String key, @Nullable Object v) {
         if (v != null) {
             m.put(key, v);

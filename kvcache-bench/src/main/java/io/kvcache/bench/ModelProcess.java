@@ -5,10 +5,8 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.Nullable;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -70,22 +68,9 @@ final class ModelProcess {
         List<Map<String, Object>> list = MAPPER.readValue(json, new TypeReference<List<Map<String, Object>>>() { });
         List<BenchRecord> records = new ArrayList<>(list.size());
         for (Map<String, Object> m : list) {
-            Map<String, Object> extras = new LinkedHashMap<>(m);
-            String engine = (String) extras.remove("engine");
-            String model = (String) extras.remove("model");
-            String test = (String) extras.remove("test");
-            Double tps = number(extras.remove("tokens_per_second"));
-            Double value = number(extras.remove("value"));
-            String unit = (String) extras.remove("unit");
-            Double target = number(extras.remove("target"));
-            String error = (String) extras.remove("error");
-            extras.remove(Results.RATIO);
-            records.add(new BenchRecord(engine, model, test, tps, value, unit, target, error, extras));
+            m.remove(Results.RATIO);
+            records.add(BenchRecord.fromJson(m));
         }
         return records;
-    }
-
-    private static @Nullable Double number(@Nullable Object o) {
-        return o == null ? null : ((Number) o).doubleValue();
     }
 }
