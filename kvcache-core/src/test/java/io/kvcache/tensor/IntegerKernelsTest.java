@@ -249,7 +249,7 @@ class IntegerKernelsTest {
     }
 
     @Test
-    void theQ4_0TermsCombineTheQuantsThatShareAByte() {
+    void theQ4_0TermsGiveSixteenTimesTheProductsOfTheSignedNibbles() {
         int n = 32 * 9;
         SplittableRandom rng = new SplittableRandom(3);
         float[] x = new float[n + 1];
@@ -260,21 +260,32 @@ class IntegerKernelsTest {
         qa.quantize(new float[2 * n], 0, 2 * n);
         qa.quantize(x, 1, n);
         short[] q = qa.quants();
-        short[] bias = qa.q4_0Bias();
-        short[] high = qa.q4_0HighFactors();
-        assertTrue(bias.length >= n / 2 && high.length >= n / 2);
+        short[] terms = qa.q4_0Terms();
+        assertTrue(terms.length >= n / 32 * QuantizedActivations.Q4_0_TERMS);
         for (int b = 0; b < n / 32; b++) {
-            for (int k = 0; k < 16; k++) {
-                String where = "block " + b + " lane " + k;
-                assertEquals(-8 * (q[32 * b + k] + q[32 * b + 16 + k]), bias[16 * b + k], "bias, " + where);
-                assertEquals(q[32 * b + 16 + k] - 16 * q[32 * b + k], high[16 * b + k], "factor, " + where);
-                // What the kernel relies on, for every byte: the products of the signed nibbles.
-                for (int lowNibble = 0; lowNibble < 16; lowNibble++) {
-                    for (int highNibble = 0; highNibble < 16; highNibble++) {
-                        int unsigned = lowNibble + 16 * highNibble;
-                        short kernel = (short) (unsigned * q[32 * b + k] + highNibble * high[16 * b + k]
-                                + bias[16 * b + k]);
-                        assertEquals((lowNibble - 8) * q[32 * b + k] + (highNibble - 8) * q[32 * b + 16 + k], kernel);
+            for (int k = 0; k < 16; k += 2) {
+                int lo0 = q[32 * b + k];
+                int hi0 = q[32 * b + 16 + k];
+                int lo1 = q[32 * b + k + 1];
+                int hi1 = q[32 * b + 17 + k];
+                String where = "block " + b + " lanes " + k + ", " + (k + 1);
+                assertEquals((short) (16 * lo0), terms[48 * b + k], "low factor, " + where);
+                assertEquals((short) (hi0 - 16 * lo0), terms[48 * b + 16 + k], "high factor, " + where);
+                assertEquals((short) (-128 * (lo0 + hi0) + 0x8000), terms[48 * b + 32 + k], "even offset, " + where);
+                assertEquals((short) (-128 * (lo1 + hi1)), terms[48 * b + 33 + k], "odd offset, " + where);
+                // What the kernel relies on, for every pair of bytes: the 32-bit lane made of the two
+                // 16-bit sums gives 16 times the products of the signed nibbles of both bytes.
+                for (int byte0 = 0; byte0 < 256; byte0 += 7) {
+                    for (int byte1 = 0; byte1 < 256; byte1++) {
+                        short even = (short) (byte0 * terms[48 * b + k] + (byte0 & 0xF0) * terms[48 * b + 16 + k]
+                                + terms[48 * b + 32 + k]);
+                        short odd = (short) (byte1 * terms[48 * b + k + 1] + (byte1 & 0xF0) * terms[48 * b + 17 + k]
+                                + terms[48 * b + 33 + k]);
+                        int lane = (odd << 16) | (even & 0xFFFF);
+                        int kernel = (lane & 0xFFFF) + (lane >> 16) - 0x8000;
+                        int expected = ((byte0 & 0xF) - 8) * lo0 + ((byte0 >>> 4) - 8) * hi0
+                                + ((byte1 & 0xF) - 8) * lo1 + ((byte1 >>> 4) - 8) * hi1;
+                        assertEquals(16 * expected, kernel, where + " bytes " + byte0 + ", " + byte1);
                     }
                 }
             }

@@ -67,8 +67,7 @@ class QuantizedActivationsTest {
         assertThrows(IllegalArgumentException.class, () -> qa.quantize(x, 0, 33));
         // Without the Q4_0 terms (Q8_0 weights), reading them is an error, not stale data.
         qa.quantize(x, 5, n, false);
-        assertThrows(IllegalStateException.class, qa::q4_0Bias);
-        assertThrows(IllegalStateException.class, qa::q4_0HighFactors);
+        assertThrows(IllegalStateException.class, qa::q4_0Terms);
         qa.quantize(x, 5, n);
         assertThrows(IndexOutOfBoundsException.class, () -> qa.quantize(x, 6, n));
 

@@ -181,9 +181,10 @@ public abstract class BlockMatrix implements WeightMatrix {
     /**
      * The scalar kernel behind {@link #dotRowsQuantized} for the row at byte {@code offset}: per
      * block the exact integer sum of quant products ({@link #quantizedBlockSum}), scaled by
-     * {@code d_w * d_x} (every type with this kernel starts its block with the f16 scale).
+     * {@code d_w * d_x} (every type with this kernel starts its block with the f16 scale; a type
+     * that stores its blocks otherwise overrides this).
      */
-    private float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
+    protected float scalarQuantizedDot(long offset, short[] xq, float[] xd) {
         long blockBytes = rowBytes / blocks;
         float sum = 0;
         for (int b = 0; b < blocks; b++, offset += blockBytes) {

@@ -134,7 +134,7 @@ public final class Gemm {
                     case F16 -> PanelDequant.f16(m.data, offset, cols, panel, dst);
                     case BF16 -> PanelDequant.bf16(m.data, offset, cols, panel, dst);
                     case Q8_0 -> PanelDequant.q8_0(m.data, offset, m.blocks, panel, dst);
-                    case Q4_0 -> PanelDequant.q4_0(m.data, offset, m.blocks, panel, dst);
+                    case Q4_0 -> m.dequantizeRow(r, panel, dst); // vectorized, in its own (repacked) layout
                     case Q4_1 -> PanelDequant.q4_1(m.data, offset, m.blocks, panel, dst);
                     case Q4_K -> PanelDequant.q4_k(m.data, offset, m.blocks, panel, dst);
                     case Q5_K -> PanelDequant.q5_k(m.data, offset, m.blocks, panel, dst);

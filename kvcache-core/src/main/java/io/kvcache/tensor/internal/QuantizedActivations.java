@@ -21,10 +21,9 @@ public final class QuantizedActivations {
 
     private short[] quants = new short[0];
     private float[] scales = new float[0];
-    private short[] q4_0Bias = new short[0];
-    private short[] q4_0HighFactors = new short[0];
+    private short[] q4_0Terms = new short[0];
     private int length;
-    /** Whether {@link #q4_0Bias} and {@link #q4_0HighFactors} belong to the last {@link #quantize}. */
+    /** Whether {@link #q4_0Terms} belong to the last {@link #quantize}. */
     private boolean q4_0TermsCurrent;
 
     /**
@@ -40,8 +39,7 @@ public final class QuantizedActivations {
      * The vector and scalar paths give bit-identical quants and scales (every step is exactly
      * rounded: a maximum, one division, a multiplication rounded half to even).
      *
-     * {@code q4_0Terms}: also compute {@link #q4_0Bias} and {@link #q4_0HighFactors}, which only the
-     * Q4_0 kernel reads (skipped for Q8_0 weights, where they would be work on every decode product).
+     * {@code q4_0Terms}: also compute {@link #q4_0Terms}, which only the Q4_0 kernel reads (skipped for Q8_0 weights, where they would be work on every decode product).
      *
      * @throws IllegalArgumentException when {@code n} is not a multiple of {@value #BLOCK}
      * @throws IndexOutOfBoundsException when the range is out of bounds
@@ -73,43 +71,46 @@ public final class QuantizedActivations {
         }
     }
 
-    /** The Q4_0 kernel's activation terms: {@link #q4_0Bias} and {@link #q4_0HighFactors}. */
+    /** The Q4_0 kernel's activation terms: {@link #q4_0Terms}. */
     private void computeQ4_0Terms() {
-        if (q4_0Bias.length < length / 2) {
-            q4_0Bias = new short[length / 2];
-            q4_0HighFactors = new short[length / 2];
+        if (q4_0Terms.length < length / BLOCK * Q4_0_TERMS) {
+            q4_0Terms = new short[length / BLOCK * Q4_0_TERMS];
         }
         for (int b = 0; b < length / BLOCK; b++) {
             for (int k = 0; k < BLOCK / 2; k++) {
                 int low = quants[BLOCK * b + k];
                 int high = quants[BLOCK * b + BLOCK / 2 + k];
-                q4_0Bias[BLOCK / 2 * b + k] = (short) (-8 * (low + high));
-                q4_0HighFactors[BLOCK / 2 * b + k] = (short) (high - 16 * low);
+                int at = Q4_0_TERMS * b + k;
+                q4_0Terms[at] = (short) (16 * low);
+                q4_0Terms[at + 16] = (short) (high - 16 * low);
+                q4_0Terms[at + 32] = (short) (-128 * (low + high) + (k % 2 == 0 ? 0x8000 : 0));
             }
         }
     }
 
-    /**
-     * Per block of the last {@link #quantize}, 16 shorts: {@code -8 * (q[32 b + k] + q[32 b + 16 + k])}
-     * at index {@code 16 b + k}. Added to the products of a Q4_0 block's unsigned nibbles
-     * (element {@code k} and {@code k + 16} share byte {@code k}) with the quants, they make the
-     * products of the signed weights {@code nibble - 8}, so the kernel need not subtract 8 per
-     * nibble.
-     */
-    public short[] q4_0Bias() {
-        checkQ4_0Terms();
-        return q4_0Bias;
-    }
+    /** Shorts per block in {@link #q4_0Terms}. */
+    public static final int Q4_0_TERMS = 48;
 
     /**
-     * Per block of the last {@link #quantize}, 16 shorts: {@code q[32 b + 16 + k] - 16 * q[32 b + k]}
-     * at index {@code 16 b + k}. With byte {@code k} of a Q4_0 block read unsigned,
-     * {@code byte * q[32 b + k] + (byte >>> 4) * factor} is {@code low * q[32 b + k] + high * q[32 b + 16 + k]}
-     * (as {@code byte = low + 16 high}), so the kernel need not mask the low nibble.
+     * Per block {@code b} of the last {@link #quantize}, {@value #Q4_0_TERMS} shorts from index
+     * {@code 48 b}, for lane {@code k} in {@code [0, 16)} (byte {@code k} of a Q4_0 block holds
+     * element {@code k} in its low and {@code k + 16} in its high nibble; {@code lo} and
+     * {@code hi} are those elements' quants):
+     * <ul>
+     *   <li>{@code [k]}: {@code 16 lo};
+     *   <li>{@code [16 + k]}: {@code hi - 16 lo};
+     *   <li>{@code [32 + k]}: {@code -128 (lo + hi)}, plus {@code 0x8000} in even lanes.
+     * </ul>
+     * With {@code byte} the unsigned byte and {@code byte & 0xF0 = 16 * highNibble}, the 16-bit
+     * sum {@code byte * [k] + (byte & 0xF0) * [16 + k] + [32 + k]} is 16 times the products of
+     * the signed weights {@code nibble - 8} (no shift and no {@code - 8} per nibble), at most
+     * {@code 16 * 2032} in magnitude, and offset by {@code 0x8000} in even lanes so that it reads
+     * unsigned there (see {@code Q8ActivationDots.q4_0}). Wrap-around in between is harmless:
+     * the result fits.
      */
-    public short[] q4_0HighFactors() {
+    public short[] q4_0Terms() {
         checkQ4_0Terms();
-        return q4_0HighFactors;
+        return q4_0Terms;
     }
 
     /**

@@ -44,19 +44,24 @@ public final class LegacyQuantDots {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    public static float q4_0(MemorySegment seg, long offset, int blocks, float[] x, int xOffset) {
+    /**
+     * Row {@code k} of the Q4_0 group whose first block is at byte {@code offset}, in
+     * {@code Q4_0Matrix}'s grouped layout (see {@link PanelDequant#q4_0}).
+     */
+    public static float q4_0(MemorySegment seg, long offset, int k, int blocks, float[] x, int xOffset) {
         FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++, offset += 18, xOffset += 32) {
-            ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 2, LE);
+        for (int b = 0; b < blocks; b++, offset += PanelDequant.Q4_0_GROUP_BLOCK, xOffset += 32) {
+            long quants = offset + 16 + 16L * k;
+            ByteVector v = ByteVector.fromMemorySegment(B, seg, quants, LE);
             // s sums the low nibbles (elements 0..15), t the high ones (16..31).
             FloatVector s = toFloat(v.and((byte) 0x0F).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xOffset));
             FloatVector t = toFloat(highNibbles(v).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xOffset + 16));
             for (int j = L; j < 16; j += L) {
-                v = ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE);
+                v = ByteVector.fromMemorySegment(B, seg, quants + j, LE);
                 s = toFloat(v.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xOffset + j), s);
                 t = toFloat(highNibbles(v).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xOffset + 16 + j), t);
             }
-            acc = s.add(t).fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);
+            acc = s.add(t).fma(FloatVector.broadcast(F, seg.get(Le.FLOAT, offset + 4L * k)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

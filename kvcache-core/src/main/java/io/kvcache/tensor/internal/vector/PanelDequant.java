@@ -55,17 +55,25 @@ public final class PanelDequant {
         }
     }
 
-    /** Q4_0 blocks {@code {f16 d; uint8 qs[16]}}: {@code y = (nibble - 8) * d}, low nibbles first. */
-    public static void q4_0(MemorySegment seg, long offset, int blocks, float[] dst, int dstOffset) {
-        for (int b = 0; b < blocks; b++, offset += 18, dstOffset += 32) {
-            FloatVector d = FloatVector.broadcast(F, Le.f16(seg, offset));
+    /**
+     * Row {@code k} of the Q4_0 group whose first block is at byte {@code offset}, in
+     * {@code Q4_0Matrix}'s grouped layout (blocks of {@value #Q4_0_GROUP_BLOCK} bytes: four float
+     * scales, then four rows' 16 quant bytes): {@code y = (nibble - 8) * d}, low nibbles first.
+     */
+    public static void q4_0(MemorySegment seg, long offset, int k, int blocks, float[] dst, int dstOffset) {
+        for (int b = 0; b < blocks; b++, offset += Q4_0_GROUP_BLOCK, dstOffset += 32) {
+            FloatVector d = FloatVector.broadcast(F, seg.get(Le.FLOAT, offset + 4L * k));
+            long quants = offset + 16 + 16L * k;
             for (int j = 0; j < 16; j += L) {
-                ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE);
+                ByteVector v = ByteVector.fromMemorySegment(B, seg, quants + j, LE);
                 toFloat(v.and((byte) 0x0F).sub((byte) 8)).mul(d).intoArray(dst, dstOffset + j);
                 toFloat(v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d).intoArray(dst, dstOffset + 16 + j);
             }
         }
     }
+
+    /** Bytes per block of a group of four Q4_0 rows in {@code Q4_0Matrix}'s layout. */
+    static final int Q4_0_GROUP_BLOCK = 80;
 
     /** Q4_1 blocks {@code {f16 d; f16 m; uint8 qs[16]}}: {@code y = nibble * d + m}, low nibbles first. */
     public static void q4_1(MemorySegment seg, long offset, int blocks, float[] dst, int dstOffset) {

@@ -20,13 +20,12 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Per block: the weight quants are widened to 16-lane short vectors and multiplied with the
  * activation's widened quants; the products are added in 16 bits, adjacent pairs are added into
  * 32-bit lanes, and the 8 ints convert to floats for one FMA per block. Q4_0 multiplies unsigned
- * bytes and high nibbles (no mask of the low nibble, no {@code - 8} per nibble) with activation
- * terms precomputed once per quantization, and its sums are small enough (at most
- * {@code 2 * 8 * 127} per lane) to pair in three instructions instead of four.
+ * bytes and their high nibbles (no shift, no mask of the low nibble, no {@code - 8} per nibble)
+ * with activation terms precomputed once per quantization (see {@link #q4_0}).
  *
  * <p>Both take four rows per pass: they share each block's activation loads and keep four
- * independent FMA chains; the rows left over go one at a time. Q4_0 takes four adjacent rows, Q8_0
- * four rows a quarter of the range apart (see {@link #q8_0}). Every row sums its blocks in order into one
+ * independent FMA chains; the rows left over go one at a time. Q4_0 takes the four rows of a
+ * group of its repacked layout, Q8_0 four rows a quarter of the range apart (see {@link #q8_0}). Every row sums its blocks in order into one
  * accumulator in both loops, so a row's result does not depend on how the rows were split between
  * threads. The loops are written out by hand, with no helper that takes or returns a vector: C2
  * stops inlining once a method's graph is large (NodeCountInliningCutoff) or when the caller's
@@ -50,13 +49,12 @@ public final class Q8ActivationDots {
     private static final VectorShuffle<Float> SWAP_HALVES = VectorShuffle.fromValues(F8, 4, 5, 6, 7, 0, 1, 2, 3);
     private static final VectorShuffle<Float> SWAP_PAIRS = VectorShuffle.fromValues(F8, 2, 3, 0, 1, 6, 7, 4, 5);
     private static final VectorShuffle<Float> SWAP_LANES = VectorShuffle.fromValues(F8, 1, 0, 3, 2, 5, 4, 7, 6);
-    /*
-     * High nibbles (w >>> 4 of shorts below 256) come from a 32-bit shift and this mask, which drops
-     * the bits the shift brings down from the neighbouring short: C2 compiles a 16-bit shift by a
-     * constant through a count register (two more instructions a block), a 32-bit one to an
-     * immediate; Q4_0 rows in cache run 4% faster.
-     */
-    private static final ShortVector LOW_NIBBLE = ShortVector.broadcast(S16, (short) 0x0F);
+    /** Q4_0: the high nibble of each widened byte, times 16 (see {@code QuantizedActivations.q4_0Terms}). */
+    private static final ShortVector HIGH_NIBBLE = ShortVector.broadcast(S16, (short) 0xF0);
+    /** Q4_0: the even short of each int, read unsigned. */
+    private static final IntVector LOW_HALF = IntVector.broadcast(IntVector.SPECIES_256, 0xFFFF);
+    /** Q4_0: the offset the terms put in each even short. */
+    private static final IntVector EVEN_OFFSET = IntVector.broadcast(IntVector.SPECIES_256, 0x8000);
 
     private Q8ActivationDots() {
     }
@@ -313,43 +311,52 @@ public final class Q8ActivationDots {
     }
 
     /**
-     * Q4_0 rows {@code [0, count)} of {@code rowBytes} bytes from byte {@code offset}; {@code bias}
-     * and {@code high} are {@code QuantizedActivations.q4_0Bias()} and {@code q4_0HighFactors()} of
-     * the same quantization as {@code xq}.
+     * Rows {@code [first, first + count)} of a Q4_0 matrix in {@code Q4_0Matrix}'s grouped layout
+     * (from byte 0 of {@code seg}, {@code blocks} blocks per row; see {@link PanelDequant#q4_0})
+     * into {@code out[outOffset ..)}; {@code terms} are {@code QuantizedActivations.q4_0Terms()} of
+     * the quantization whose scales are {@code xd}.
+     *
+     * <p>Per row and block: the 16 unsigned bytes widen to shorts {@code w}, and
+     * {@code w * [k] + (w & 0xF0) * [16 + k] + [32 + k]} is 16 times the block's products in
+     * 16-bit lanes. Adjacent lanes sum into 32 bits without a second shift: the even lane reads
+     * unsigned ({@code & 0xFFFF}, offset by {@code 0x8000}), the odd one signed ({@code >> 16}).
+     * The int sums convert to floats exactly, are scaled by the row's float {@code d}, and meet
+     * {@code d_x / 16} (exact) in one FMA. A whole group takes one pass; the rows of a group the
+     * range cuts go one at a time, with the same operations per row, so a row's result does not
+     * depend on how the rows were split between threads.
      */
-    public static void q4_0(MemorySegment seg, long offset, long rowBytes, int count, int blocks, short[] xq,
-            float[] xd, short[] bias, short[] high, float[] out, int outOffset) {
-        int r = 0;
-        for (; r + 4 <= count; r += 4, offset += 4 * rowBytes) {
-            q4_0Rows4(seg, offset, rowBytes, blocks, xq, xd, bias, high, out, outOffset + r);
+    public static void q4_0(MemorySegment seg, int first, int count, int blocks, short[] terms, float[] xd,
+            float[] out, int outOffset) {
+        long groupBytes = (long) blocks * PanelDequant.Q4_0_GROUP_BLOCK;
+        int row = first;
+        int end = first + count;
+        for (; row < end && (row % 4 != 0 || end - row < 4); row++) {
+            out[outOffset + row - first] = q4_0Row(seg, row / 4 * groupBytes, row % 4, blocks, terms, xd);
         }
-        for (; r < count; r++, offset += rowBytes) {
-            out[outOffset + r] = q4_0Row(seg, offset, blocks, xq, xd, bias, high);
+        for (; row + 4 <= end; row += 4) {
+            q4_0Rows4(seg, row / 4 * groupBytes, blocks, terms, xd, out, outOffset + row - first);
+        }
+        for (; row < end; row++) {
+            out[outOffset + row - first] = q4_0Row(seg, row / 4 * groupBytes, row % 4, blocks, terms, xd);
         }
     }
 
-    private static float q4_0Row(MemorySegment seg, long offset, int blocks, short[] xq, float[] xd, short[] bias,
-            short[] high) {
+    private static float q4_0Row(MemorySegment seg, long offset, int k, int blocks, short[] terms, float[] xd) {
         FloatVector acc = FloatVector.zero(F8);
+        long quants = offset + 16 + 16L * k;
+        long scale = offset + 4L * k;
         for (int b = 0; b < blocks; b++) {
-            long o = offset + 18L * b;
-            // The bytes widen unsigned: byte k = low + 16 high holds elements k (low) and k + 16
-            // (high, one 16-bit shift). byte * x_k + high * (x_k+16 - 16 x_k) = low * x_k +
-            // high * x_k+16, plus the bias -8 (x_k + x_k+16), are the products of the signed weights
-            // nibble - 8: at most 2 * 8 * 127 in magnitude (16-bit wrap-around in between is
-            // harmless: the result fits).
-            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 2, LE)
+            long o = (long) PanelDequant.Q4_0_GROUP_BLOCK * b;
+            int t = 48 * b;
+            FloatVector dx = FloatVector.broadcast(F8, xd[b] * 0.0625f);
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, quants + o, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector n = (ShortVector) w.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsShorts();
-            IntVector p = w.mul(ShortVector.fromArray(S16, xq, 32 * b))
-                    .add(n.and(LOW_NIBBLE).mul(ShortVector.fromArray(S16, high, 16 * b)))
-                    .add(ShortVector.fromArray(S16, bias, 16 * b)).reinterpretAsInts();
-            // Pairs whose sum fits 16 bits: adding the int shifted left by 16 puts the pair's sum in
-            // the high half (the low half adds zero, so nothing carries), one arithmetic shift
-            // brings it down sign-extended.
-            FloatVector s = (FloatVector) p.add(p.lanewise(VectorOperators.LSHL, 16))
-                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            acc = s.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o)) * xd[b]), acc);
+            IntVector p = w.mul(ShortVector.fromArray(S16, terms, t))
+                    .add(w.and(HIGH_NIBBLE).mul(ShortVector.fromArray(S16, terms, t + 16)))
+                    .add(ShortVector.fromArray(S16, terms, t + 32)).reinterpretAsInts();
+            acc = ((FloatVector) p.and(LOW_HALF).add(p.lanewise(VectorOperators.ASHR, 16)).sub(EVEN_OFFSET)
+                    .convert(VectorOperators.I2F, 0))
+                    .mul(seg.get(Le.FLOAT, scale + o)).fma(dx, acc);
         }
         FloatVector t = acc.add(acc.rearrange(SWAP_HALVES));
         t = t.add(t.rearrange(SWAP_PAIRS));
@@ -357,61 +364,44 @@ public final class Q8ActivationDots {
     }
 
     /**
-     * The four rows at {@code offset + k * rowBytes} into {@code out[at + k]}, each summed as
-     * {@link #q4_0Row} does.
+     * The four rows of the group at byte {@code offset} into {@code out[at .. at + 4)}, each summed
+     * as {@link #q4_0Row} does. Each row is finished before the next is started, which keeps C2
+     * from hoisting all four rows' loads and spilling an accumulator.
      */
-    private static void q4_0Rows4(MemorySegment seg, long offset, long rowBytes, int blocks, short[] xq, float[] xd,
-            short[] bias, short[] high, float[] out, int at) {
+    private static void q4_0Rows4(MemorySegment seg, long offset, int blocks, short[] terms, float[] xd, float[] out,
+            int at) {
         FloatVector acc0 = FloatVector.zero(F8);
         FloatVector acc1 = FloatVector.zero(F8);
         FloatVector acc2 = FloatVector.zero(F8);
         FloatVector acc3 = FloatVector.zero(F8);
         for (int b = 0; b < blocks; b++) {
-            long o0 = offset + 18L * b;
-            long o1 = o0 + rowBytes;
-            long o2 = o1 + rowBytes;
-            long o3 = o2 + rowBytes;
-            ShortVector x0 = ShortVector.fromArray(S16, xq, 32 * b);
-            ShortVector h = ShortVector.fromArray(S16, high, 16 * b);
-            ShortVector c = ShortVector.fromArray(S16, bias, 16 * b);
-            float dx = xd[b];
+            long o = offset + (long) PanelDequant.Q4_0_GROUP_BLOCK * b;
+            int t = 48 * b;
+            ShortVector x = ShortVector.fromArray(S16, terms, t);
+            ShortVector h = ShortVector.fromArray(S16, terms, t + 16);
+            ShortVector c = ShortVector.fromArray(S16, terms, t + 32);
+            FloatVector dx = FloatVector.broadcast(F8, xd[b] * 0.0625f);
             // as in q4_0Row
-            ShortVector w0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o0 + 2, LE)
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 16, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector w1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o1 + 2, LE)
+            IntVector p = w.mul(x).add(w.and(HIGH_NIBBLE).mul(h)).add(c).reinterpretAsInts();
+            acc0 = ((FloatVector) p.and(LOW_HALF).add(p.lanewise(VectorOperators.ASHR, 16)).sub(EVEN_OFFSET)
+                    .convert(VectorOperators.I2F, 0)).mul(seg.get(Le.FLOAT, o)).fma(dx, acc0);
+            w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 32, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector w2 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o2 + 2, LE)
+            p = w.mul(x).add(w.and(HIGH_NIBBLE).mul(h)).add(c).reinterpretAsInts();
+            acc1 = ((FloatVector) p.and(LOW_HALF).add(p.lanewise(VectorOperators.ASHR, 16)).sub(EVEN_OFFSET)
+                    .convert(VectorOperators.I2F, 0)).mul(seg.get(Le.FLOAT, o + 4)).fma(dx, acc1);
+            w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 48, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector w3 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o3 + 2, LE)
+            p = w.mul(x).add(w.and(HIGH_NIBBLE).mul(h)).add(c).reinterpretAsInts();
+            acc2 = ((FloatVector) p.and(LOW_HALF).add(p.lanewise(VectorOperators.ASHR, 16)).sub(EVEN_OFFSET)
+                    .convert(VectorOperators.I2F, 0)).mul(seg.get(Le.FLOAT, o + 8)).fma(dx, acc2);
+            w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, o + 64, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector n0 = (ShortVector) w0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4)
-                    .reinterpretAsShorts();
-            IntVector p0 = w0.mul(x0).add(n0.and(LOW_NIBBLE).mul(h)).add(c)
-                    .reinterpretAsInts();
-            ShortVector n1 = (ShortVector) w1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4)
-                    .reinterpretAsShorts();
-            IntVector p1 = w1.mul(x0).add(n1.and(LOW_NIBBLE).mul(h)).add(c)
-                    .reinterpretAsInts();
-            ShortVector n2 = (ShortVector) w2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4)
-                    .reinterpretAsShorts();
-            IntVector p2 = w2.mul(x0).add(n2.and(LOW_NIBBLE).mul(h)).add(c)
-                    .reinterpretAsInts();
-            ShortVector n3 = (ShortVector) w3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4)
-                    .reinterpretAsShorts();
-            IntVector p3 = w3.mul(x0).add(n3.and(LOW_NIBBLE).mul(h)).add(c)
-                    .reinterpretAsInts();
-            FloatVector s0 = (FloatVector) p0.add(p0.lanewise(VectorOperators.LSHL, 16))
-                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector s1 = (FloatVector) p1.add(p1.lanewise(VectorOperators.LSHL, 16))
-                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector s2 = (FloatVector) p2.add(p2.lanewise(VectorOperators.LSHL, 16))
-                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            FloatVector s3 = (FloatVector) p3.add(p3.lanewise(VectorOperators.LSHL, 16))
-                    .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-            acc0 = s0.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o0)) * dx), acc0);
-            acc1 = s1.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o1)) * dx), acc1);
-            acc2 = s2.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o2)) * dx), acc2);
-            acc3 = s3.fma(FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(Le.SHORT, o3)) * dx), acc3);
+            p = w.mul(x).add(w.and(HIGH_NIBBLE).mul(h)).add(c).reinterpretAsInts();
+            acc3 = ((FloatVector) p.and(LOW_HALF).add(p.lanewise(VectorOperators.ASHR, 16)).sub(EVEN_OFFSET)
+                    .convert(VectorOperators.I2F, 0)).mul(seg.get(Le.FLOAT, o + 12)).fma(dx, acc3);
         }
         FloatVector t0 = acc0.add(acc0.rearrange(SWAP_HALVES));
         FloatVector t1 = acc1.add(acc1.rearrange(SWAP_HALVES));
