@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * allocation in steady state.
  */
 class MatmulTest {
-    private static final int[] BATCHES = {1, 2, 3, 5, 8, 17, 64};
+    private static final int[] BATCHES = {1, 2, 3, 5, 8, 12, 16, 17, 24, 64};
     private static ComputePool[] pools;
 
     @BeforeAll
@@ -182,6 +182,29 @@ class MatmulTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * A vector's result does not depend on the batch it is in: batches of 5 (one narrow tile),
+     * 12 (one padded wide tile) and 24 (a wide and a narrow tile) give the first five vectors the
+     * same bits, on matrices whose last rows fall outside the row tiles.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "Q8_0", "Q4_K"})
+    void aVectorsResultDoesNotDependOnTheBatchItIsIn(GgmlType type) {
+        int cols = type.blockSize() == 256 ? 512 : 96;
+        WeightMatrix m = WeightMatrixTest.randomMatrix(type, 203, cols, 5, new byte[1][]);
+        float[] xs = randomVectors(24 * cols, 6);
+        float[][] outs = new float[3][];
+        int[] batches = {5, 12, 24};
+        for (int b = 0; b < batches.length; b++) {
+            outs[b] = new float[batches[b] * 203];
+            Kernels.matmul(m, xs, batches[b], outs[b], pools[1]);
+        }
+        for (int i = 0; i < 5 * 203; i++) {
+            WeightMatrixTest.assertSameBits(outs[0][i], outs[1][i], type + " batch 12, element " + i);
+            WeightMatrixTest.assertSameBits(outs[0][i], outs[2][i], type + " batch 24, element " + i);
         }
     }
 

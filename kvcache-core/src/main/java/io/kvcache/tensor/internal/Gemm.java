@@ -11,19 +11,21 @@ import org.jspecify.annotations.Nullable;
  * The batched product {@code out[i*rows + r] = row(r) . xs[i*cols ..]} behind
  * {@code Kernels.matmul}: each thread takes a contiguous range of rows, dequantizes them a panel
  * at a time into a per-thread float scratch (every type, once per call) and runs the whole batch
- * over the panel with a register-blocked kernel ({@link GemmKernels}: 2 rows x 4 vectors per
- * tile), so weights are read and dequantized once per batch instead of once per vector.
+ * over the panel with register-blocked outer-product kernels ({@link GemmKernels}: 4 rows x 16
+ * inputs, or 8 x 8 for the last inputs), so weights are read and dequantized once per batch
+ * instead of once per vector. The inputs are packed for those kernels once per call, by the
+ * calling thread, before the rows are split.
  *
- * <p>Steady state allocates nothing: the panel scratch is a per-thread array grown on demand, and
- * the pool task is a per-calling-thread object reused across calls. Thread-safe; callers must not
- * write {@code out} concurrently.
+ * <p>Steady state allocates nothing: the panel and packed-input scratch are per-thread arrays
+ * grown on demand, and the pool task is a per-calling-thread object reused across calls.
+ * Thread-safe; callers must not write {@code out} concurrently.
  */
 public final class Gemm {
     /**
      * Rows per micro-tile of the vector kernel; thread ranges and panels are multiples of it so
      * that only the last rows of the matrix take the narrower edge tiles.
      */
-    static final int ROW_GRAIN = 2;
+    static final int ROW_GRAIN = 8;
 
     /**
      * Bytes of dequantized weights per panel: the panel stays in L2 (512 KB per core here) while
@@ -32,6 +34,9 @@ public final class Gemm {
     static final int PANEL_BYTES = 128 * 1024;
 
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[64]);
+    /** Packed inputs of {@link #rows} (the products too small for the pool); the pool's are the task's. */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<Task> TASKS = ThreadLocal.withInitial(Task::new);
 
     private Gemm() {
@@ -43,6 +48,8 @@ public final class Gemm {
         float @Nullable [] xs;
         float @Nullable [] out;
         int n;
+        /** The inputs packed for the kernels; owned by this task, grown on demand. */
+        float[] packed = new float[0];
 
         @Override
         public void run(int from, int to) {
@@ -52,7 +59,7 @@ public final class Gemm {
             if (m == null || x == null || o == null) {
                 throw new IllegalStateException("matmul task ran without a product (a pool bug)");
             }
-            rows(m, x, n, o, from * ROW_GRAIN, Math.min(m.rows(), to * ROW_GRAIN));
+            rows(m, x, packed, n, o, from * ROW_GRAIN, Math.min(m.rows(), to * ROW_GRAIN));
         }
     }
 
@@ -69,6 +76,9 @@ public final class Gemm {
         task.xs = xs;
         task.out = out;
         task.n = n;
+        if (VectorSupport.ENABLED) {
+            task.packed = pack(xs, n, w.cols(), task.packed);
+        }
         try {
             pool.parallelFor((w.rows() + ROW_GRAIN - 1) / ROW_GRAIN, task);
         } finally {
@@ -99,6 +109,39 @@ public final class Gemm {
 
     /** The product for rows {@code [from, to)} on the calling thread. */
     public static void rows(WeightMatrix w, float[] xs, int n, float[] out, int from, int to) {
+        float[] packed = PACKED.get();
+        if (VectorSupport.ENABLED) {
+            packed = pack(xs, n, w.cols(), packed);
+            PACKED.set(packed);
+        }
+        rows(w, xs, packed, n, out, from, to);
+    }
+
+    /**
+     * The {@code n} inputs of {@code xs} packed into tiles for {@link GemmKernels#panel}: tile
+     * {@code j} starts at input {@code t0 = 16 j} and at float {@code t0 * cols}; every tile is
+     * {@link GemmKernels#WIDE} inputs wide but a last one of at most {@link GemmKernels#NARROW}.
+     * Into {@code scratch} when it is large enough, else into a new array (returned).
+     */
+    private static float[] pack(float[] xs, int n, int cols, float[] scratch) {
+        float[] packed = scratch;
+        long needed = (long) (n + GemmKernels.WIDE - 1) / GemmKernels.WIDE * GemmKernels.WIDE * cols;
+        if (packed.length < needed) {
+            packed = new float[Math.toIntExact(needed)];
+        }
+        for (int t0 = 0; t0 < n; t0 += GemmKernels.WIDE) {
+            int width = tileWidth(n - t0);
+            GemmKernels.pack(xs, t0, Math.min(width, n - t0), width, cols, packed, t0 * cols);
+        }
+        return packed;
+    }
+
+    /** The width of the tile whose first input has {@code remaining} inputs from it to the end. */
+    private static int tileWidth(int remaining) {
+        return remaining > GemmKernels.NARROW ? GemmKernels.WIDE : GemmKernels.NARROW;
+    }
+
+    private static void rows(WeightMatrix w, float[] xs, float[] packed, int n, float[] out, int from, int to) {
         int rows = w.rows();
         int cols = w.cols();
         int panelRows = Math.min(panelRows(cols), to - from);
@@ -111,7 +154,12 @@ public final class Gemm {
             int end = Math.min(to, start + panelRows);
             dequantize(w, start, end, panel);
             if (VectorSupport.ENABLED) {
-                GemmKernels.panel(panel, end - start, cols, xs, n, out, rows, start);
+                float[] tile = TILE.get();
+                for (int t0 = 0; t0 < n; t0 += GemmKernels.WIDE) {
+                    int width = tileWidth(n - t0);
+                    GemmKernels.panel(panel, end - start, cols, packed, t0 * cols, width, Math.min(width, n - t0),
+                            out, t0, rows, start, tile);
+                }
             } else {
                 scalarPanel(panel, end - start, cols, xs, n, out, rows, start);
             }
