@@ -92,13 +92,14 @@ public final class Gemm {
      * Whether {@code n} separate matvecs beat the panel product: always for one vector (so that
      * {@code matmul} of one vector is exactly {@code matvec}); for F32 below one full 4-vector tile,
      * where copying the panel costs more than reading the weights twice (measured: 2 F32 vectors over
-     * 2048 x 768 took 1.5x two matvecs); and likewise below 4 vectors when the matvecs are the integer
-     * kernels on quantized activations ({@code integerMatvecs}): measured on bench-110m, 2 and 3
-     * concurrent Q8_0 decodes ran 145 and 152 tokens/s as integer matvecs against 108 and 135 as a
-     * panel product (Q4_0, 2: 151 against 102), while at 4 the panel product wins (190 against 158).
+     * 2048 x 768 took 1.5x two matvecs); and below 6 vectors when the matvecs are the integer kernels
+     * on quantized activations ({@code integerMatvecs}). Measured with the outer-product panel kernels
+     * on bench-110m, concurrent decodes (aggregate tokens/s, medians of three rounds): 4 sequences ran
+     * 192 (Q8_0) and 184 (Q4_0) as integer matvecs against 141 and 143 as a panel product, 5 ran 142
+     * and 171 against 125 and 163, 6 about even, 8 ran 191 and 191 against 235 and 245.
      */
     public static boolean prefersMatvecs(WeightMatrix w, int n, boolean integerMatvecs) {
-        return n == 1 || (n < 4 && (w.type() == GgmlType.F32 || integerMatvecs));
+        return n == 1 || (n < 4 && w.type() == GgmlType.F32) || (n < 6 && integerMatvecs);
     }
 
     /** Rows per panel for rows of {@code cols} floats: a multiple of {@link #ROW_GRAIN}, at least one grain. */
