@@ -7,10 +7,14 @@ import io.kvcache.gguf.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -110,6 +114,71 @@ class MatvecAllocationTest {
     @AfterAll
     static void closeArena() {
         arena.close();
+    }
+
+    /**
+     * The integer kernels allocate nothing even when C2 inlines none of their methods into another:
+     * no vector crosses a method boundary in {@code Q8ActivationDots} (a vector passed to a method
+     * that is not inlined is boxed, an allocation per call; whether C2 inlines a small helper
+     * depends on what it compiled first, so a helper there once made a CI run allocate 12 KiB per
+     * Q8_0 matvec). Checked in a child JVM told not to inline any of the class's methods, for
+     * Q8_0 and Q4_0 matvecs, a batch of two (the two-activation kernel) and a batch of eight
+     * (its inputs rounded to Q8_0 for the panel product).
+     */
+    @Test
+    void theIntegerKernelsAllocateNothingWhenNoneOfTheirMethodsIsInlined() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = List.of(java, "--add-modules=jdk.incubator.vector",
+                "-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,io.kvcache.tensor.internal.vector.Q8ActivationDots::*",
+                "-cp", System.getProperty("java.class.path"), NoInliningCheck.class.getName());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("NO-ALLOCATION"), output);
+    }
+
+    /** The child JVM of {@link #theIntegerKernelsAllocateNothingWhenNoneOfTheirMethodsIsInlined}. */
+    static final class NoInliningCheck {
+        public static void main(String[] args) {
+            int failures = 0;
+            try (ComputePool pool = ComputePool.create(2); Arena arena = Arena.ofShared()) {
+                for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+                    int rows = 256;
+                    int cols = 256;
+                    byte[] bytes = Quantizer.randomBlocks(type, rows * cols / 32, new SplittableRandom(5));
+                    MemorySegment data = arena.allocate(bytes.length);
+                    MemorySegment.copy(MemorySegment.ofArray(bytes), 0, data, 0, bytes.length);
+                    WeightMatrix m = WeightMatrix.of(type, data, rows, cols);
+                    float[] xs = new float[8 * cols];
+                    SplittableRandom rng = new SplittableRandom(6);
+                    for (int i = 0; i < xs.length; i++) {
+                        xs[i] = (float) rng.nextDouble(-1, 1);
+                    }
+                    float[] out = new float[8 * rows];
+                    for (int n : new int[] {1, 2, 8}) {
+                        Runnable product = () -> Kernels.matmul(m, xs, n, out, pool, true);
+                        // Rounds of 1,000 products until C2 has compiled the kernels (interpreted and
+                        // C1 code boxes every vector); the steady state must then allocate nothing.
+                        long allocated = Long.MAX_VALUE;
+                        for (int round = 0; round < 40 && allocated > TOLERANCE; round++) {
+                            long before = THREADS.getCurrentThreadAllocatedBytes();
+                            for (int call = 0; call < 1_000; call++) {
+                                product.run();
+                            }
+                            allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
+                        }
+                        if (allocated > TOLERANCE) {
+                            System.out.println("FAIL " + type + " batch of " + n + ": 1,000 products allocated "
+                                    + allocated + " bytes on the caller");
+                            failures++;
+                        }
+                    }
+                }
+            }
+            System.out.println(failures == 0 ? "NO-ALLOCATION" : "FAILURES " + failures);
+            System.exit(failures == 0 ? 0 : 1);
+        }
     }
 
     private static final int[] SINK = new int[64];
