@@ -1,7 +1,6 @@
 package io.kvcache.cache.internal;
 
 import io.kvcache.cache.KvElementType;
-import io.kvcache.tensor.internal.Expf;
 import io.kvcache.tensor.internal.vector.VectorExpf;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -379,27 +378,24 @@ final class VectorKernels implements Kernels {
 
     @Override
     public double expShifted(float[] x, int from, int count, float max) {
-        double sum = 0;
-        int i = 0;
-        FloatVector maxV = FloatVector.broadcast(SPECIES, max);
-        for (; i + LANES <= count; i += LANES) {
-            FloatVector v = FloatVector.fromArray(SPECIES, x, from + i).sub(maxV);
-            if (!VectorExpf.inRange(v)) {
-                for (int j = from + i; j < from + i + LANES; j++) {
-                    float e = Expf.exp(x[j] - max);
-                    x[j] = e;
-                    sum += e;
-                }
-                continue;
-            }
-            FloatVector e = VectorExpf.exp(v);
-            e.intoArray(x, from + i);
-            sum += lanesSum(e);
+        VectorExpf.exp(x, from, count, 1f, max, x, from);
+        // Four running sums in a fixed order: the same bits on every path (reduceLanes may add in
+        // another order once compiled).
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int i = from;
+        int end = from + count;
+        for (; i + 4 <= end; i += 4) {
+            s0 += x[i];
+            s1 += x[i + 1];
+            s2 += x[i + 2];
+            s3 += x[i + 3];
         }
-        for (; i < count; i++) {
-            float e = Expf.exp(x[from + i] - max);
-            x[from + i] = e;
-            sum += e;
+        double sum = (s0 + s1) + (s2 + s3);
+        for (; i < end; i++) {
+            sum += x[i];
         }
         return sum;
     }

@@ -4,7 +4,6 @@ import static io.kvcache.tensor.internal.vector.Species.B;
 import static io.kvcache.tensor.internal.vector.Species.F;
 import static io.kvcache.tensor.internal.vector.Species.L;
 import static io.kvcache.tensor.internal.vector.Species.LE;
-import static io.kvcache.tensor.internal.vector.Species.toFloat;
 
 import io.kvcache.tensor.internal.KScales;
 import io.kvcache.tensor.internal.Le;
@@ -38,8 +37,10 @@ public final class KQuantDots {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     FloatVector a = FloatVector.fromArray(F, x, xOffset + l);
                     FloatVector bb = FloatVector.fromArray(F, x, xOffset + 32 + l);
-                    q1 = toFloat(v.and((byte) 0x0F)).fma(a, q1);
-                    q2 = toFloat(LegacyQuantDots.highNibbles(v)).fma(bb, q2);
+                    q1 = ((FloatVector) v.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(a, q1);
+                    q2 = ((FloatVector) v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4)
+                            .reinterpretAsBytes().and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(bb, q2);
                     x1 = x1.add(a);
                     x2 = x2.add(bb);
                 }
@@ -73,11 +74,12 @@ public final class KQuantDots {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
                     ByteVector lo = v.and((byte) 0x0F).or(shiftBytes(h, loShift).and((byte) 0x10));
-                    ByteVector hi = LegacyQuantDots.highNibbles(v).or(shiftBytes(h, hiShift).and((byte) 0x10));
+                    ByteVector hi = v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                            .and((byte) 0x0F).or(shiftBytes(h, hiShift).and((byte) 0x10));
                     FloatVector a = FloatVector.fromArray(F, x, xOffset + l);
                     FloatVector bb = FloatVector.fromArray(F, x, xOffset + 32 + l);
-                    q1 = toFloat(lo).fma(a, q1);
-                    q2 = toFloat(hi).fma(bb, q2);
+                    q1 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(a, q1);
+                    q2 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(bb, q2);
                     x1 = x1.add(a);
                     x2 = x2.add(bb);
                 }
@@ -122,9 +124,11 @@ public final class KQuantDots {
         FloatVector s1 = FloatVector.broadcast(F, scale1);
         for (int l = 0; l < 32; l += L) {
             ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql + l, LE);
-            lo = highNibble ? LegacyQuantDots.highNibbles(lo) : lo.and((byte) 0x0F);
+            lo = highNibble ? lo.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F) : lo.and((byte) 0x0F);
             ByteVector hi = shiftBytes(ByteVector.fromMemorySegment(B, seg, qh + l, LE), highShift).and((byte) 0x30);
-            FloatVector qx = toFloat(lo.or(hi).sub((byte) 32)).mul(FloatVector.fromArray(F, x, xOffset + l));
+            FloatVector qx = ((FloatVector) lo.or(hi).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromArray(F, x, xOffset + l));
             acc = qx.fma(l < 16 ? s0 : s1, acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);

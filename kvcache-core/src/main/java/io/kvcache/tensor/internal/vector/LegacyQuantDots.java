@@ -4,7 +4,6 @@ import static io.kvcache.tensor.internal.vector.Species.B;
 import static io.kvcache.tensor.internal.vector.Species.F;
 import static io.kvcache.tensor.internal.vector.Species.L;
 import static io.kvcache.tensor.internal.vector.Species.LE;
-import static io.kvcache.tensor.internal.vector.Species.toFloat;
 
 import io.kvcache.tensor.internal.Le;
 import java.lang.foreign.MemorySegment;
@@ -14,7 +13,10 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Dot products of Q8_0, Q4_0 and Q4_1 rows: each block's quants are widened to floats inside the
- * loop, multiplied with x, and the block sum is scaled once by the block's d (and m).
+ * loop, multiplied with x, and the block sum is scaled once by the block's d (and m). High
+ * nibbles come from a 16-bit shift (x86 has no byte shift; C2's emulation of a byte {@code LSHR}
+ * measured 15% slower on the whole Q4_0 kernel). The conversions are written out in the loops, not
+ * in helpers: a vector passed to a method C2 did not inline is boxed (see {@link VectorExpf}).
  * Stateless, thread-safe.
  */
 public final class LegacyQuantDots {
@@ -32,11 +34,15 @@ public final class LegacyQuantDots {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, offset += 34, xOffset += 32) {
             long q = offset + 2;
-            FloatVector s = toFloat(ByteVector.fromMemorySegment(B, seg, q, LE)).mul(FloatVector.fromArray(F, x, xOffset));
-            FloatVector t = toFloat(ByteVector.fromMemorySegment(B, seg, q + L, LE)).mul(FloatVector.fromArray(F, x, xOffset + L));
+            FloatVector s = ((FloatVector) ByteVector.fromMemorySegment(B, seg, q, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xOffset));
+            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B, seg, q + L, LE)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xOffset + L));
             for (int j = 2 * L; j < 32; j += 2 * L) {
-                s = toFloat(ByteVector.fromMemorySegment(B, seg, q + j, LE)).fma(FloatVector.fromArray(F, x, xOffset + j), s);
-                t = toFloat(ByteVector.fromMemorySegment(B, seg, q + j + L, LE))
+                s = ((FloatVector) ByteVector.fromMemorySegment(B, seg, q + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xOffset + j), s);
+                t = ((FloatVector) ByteVector.fromMemorySegment(B, seg, q + j + L, LE)
+                        .convertShape(VectorOperators.B2F, F, 0))
                         .fma(FloatVector.fromArray(F, x, xOffset + j + L), t);
             }
             acc = s.add(t).fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);
@@ -54,24 +60,22 @@ public final class LegacyQuantDots {
             long quants = offset + 16 + 16L * k;
             ByteVector v = ByteVector.fromMemorySegment(B, seg, quants, LE);
             // s sums the low nibbles (elements 0..15), t the high ones (16..31).
-            FloatVector s = toFloat(v.and((byte) 0x0F).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xOffset));
-            FloatVector t = toFloat(highNibbles(v).sub((byte) 8)).mul(FloatVector.fromArray(F, x, xOffset + 16));
+            FloatVector s = ((FloatVector) v.and((byte) 0x0F).sub((byte) 8)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xOffset));
+            FloatVector t = ((FloatVector) v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4)
+                    .reinterpretAsBytes().and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromArray(F, x, xOffset + 16));
             for (int j = L; j < 16; j += L) {
                 v = ByteVector.fromMemorySegment(B, seg, quants + j, LE);
-                s = toFloat(v.and((byte) 0x0F).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xOffset + j), s);
-                t = toFloat(highNibbles(v).sub((byte) 8)).fma(FloatVector.fromArray(F, x, xOffset + 16 + j), t);
+                s = ((FloatVector) v.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xOffset + j), s);
+                t = ((FloatVector) v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xOffset + 16 + j), t);
             }
             acc = s.add(t).fma(FloatVector.broadcast(F, seg.get(Le.FLOAT, offset + 4L * k)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * The high nibble of every byte through a 16-bit shift: x86 has no byte shift, and C2's
-     * emulation of a byte {@code LSHR} is slower (measured 15% on the whole Q4_0 kernel).
-     */
-    static ByteVector highNibbles(ByteVector v) {
-        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
     }
 
     public static float q4_1(MemorySegment seg, long offset, int blocks, float[] x, int xOffset) {
@@ -83,8 +87,9 @@ public final class LegacyQuantDots {
                 ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 4 + j, LE);
                 FloatVector x0 = FloatVector.fromArray(F, x, xOffset + j);
                 FloatVector x1 = FloatVector.fromArray(F, x, xOffset + 16 + j);
-                sq = toFloat(v.and((byte) 0x0F)).fma(x0, sq);
-                sq = toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(x1, sq);
+                sq = ((FloatVector) v.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(x0, sq);
+                sq = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0))
+                        .fma(x1, sq);
                 sx = sx.add(x0).add(x1);
             }
             acc = sq.fma(FloatVector.broadcast(F, Le.f16(seg, offset)), acc);

@@ -5,7 +5,6 @@ import static io.kvcache.tensor.internal.vector.Species.F;
 import static io.kvcache.tensor.internal.vector.Species.L;
 import static io.kvcache.tensor.internal.vector.Species.LE;
 import static io.kvcache.tensor.internal.vector.Species.S;
-import static io.kvcache.tensor.internal.vector.Species.toFloat;
 
 import io.kvcache.tensor.internal.KScales;
 import io.kvcache.tensor.internal.Le;
@@ -38,7 +37,8 @@ public final class PanelDequant {
     public static void bf16(MemorySegment seg, long offset, int n, float[] dst, int dstOffset) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatDots.brainToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)).intoArray(dst, dstOffset + i);
+            FloatDots.brainToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE))
+                    .intoArray(dst, dstOffset + i);
         }
         for (; i < n; i++) {
             dst[dstOffset + i] = Float.intBitsToFloat(seg.get(Le.SHORT, offset + 2L * i) << 16);
@@ -50,7 +50,8 @@ public final class PanelDequant {
         for (int b = 0; b < blocks; b++, offset += 34, dstOffset += 32) {
             FloatVector d = FloatVector.broadcast(F, Le.f16(seg, offset));
             for (int j = 0; j < 32; j += L) {
-                toFloat(ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE)).mul(d).intoArray(dst, dstOffset + j);
+                ((FloatVector) ByteVector.fromMemorySegment(B, seg, offset + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, dstOffset + j);
             }
         }
     }
@@ -66,8 +67,10 @@ public final class PanelDequant {
             long quants = offset + 16 + 16L * k;
             for (int j = 0; j < 16; j += L) {
                 ByteVector v = ByteVector.fromMemorySegment(B, seg, quants + j, LE);
-                toFloat(v.and((byte) 0x0F).sub((byte) 8)).mul(d).intoArray(dst, dstOffset + j);
-                toFloat(v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d).intoArray(dst, dstOffset + 16 + j);
+                ((FloatVector) v.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d)
+                        .intoArray(dst, dstOffset + j);
+                ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, dstOffset + 16 + j);
             }
         }
     }
@@ -82,8 +85,10 @@ public final class PanelDequant {
             FloatVector m = FloatVector.broadcast(F, Le.f16(seg, offset + 2));
             for (int j = 0; j < 16; j += L) {
                 ByteVector v = ByteVector.fromMemorySegment(B, seg, offset + 4 + j, LE);
-                toFloat(v.and((byte) 0x0F)).mul(d).add(m).intoArray(dst, dstOffset + j);
-                toFloat(v.lanewise(VectorOperators.LSHR, 4)).mul(d).add(m).intoArray(dst, dstOffset + 16 + j);
+                ((FloatVector) v.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(d).add(m)
+                        .intoArray(dst, dstOffset + j);
+                ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(d)
+                        .add(m).intoArray(dst, dstOffset + 16 + j);
             }
         }
     }
@@ -102,8 +107,10 @@ public final class PanelDequant {
                 FloatVector m2 = FloatVector.broadcast(F, dmin * KScales.min(seg, scales, 2 * c + 1));
                 for (int l = 0; l < 32; l += L) {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
-                    toFloat(v.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(dst, dstOffset + l);
-                    toFloat(v.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(dst, dstOffset + 32 + l);
+                    ((FloatVector) v.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1)
+                            .intoArray(dst, dstOffset + l);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d2).sub(m2).intoArray(dst, dstOffset + 32 + l);
                 }
             }
         }
@@ -125,10 +132,15 @@ public final class PanelDequant {
                 for (int l = 0; l < 32; l += L) {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
-                    ByteVector h1 = h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    toFloat(v.and((byte) 0x0F).or(h1)).mul(d1).sub(m1).intoArray(dst, dstOffset + l);
-                    toFloat(v.lanewise(VectorOperators.LSHR, 4).or(h2)).mul(d2).sub(m2).intoArray(dst, dstOffset + 32 + l);
+                    ByteVector h1 = h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1)
+                            .lanewise(VectorOperators.LSHL, 4);
+                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1)
+                            .lanewise(VectorOperators.LSHL, 4);
+                    ((FloatVector) v.and((byte) 0x0F).or(h1).convertShape(VectorOperators.B2F, F, 0)).mul(d1)
+                            .sub(m1).intoArray(dst, dstOffset + l);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).or(h2)
+                            .convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2)
+                            .intoArray(dst, dstOffset + 32 + l);
                 }
             }
         }
@@ -148,13 +160,20 @@ public final class PanelDequant {
                     ByteVector hi = ByteVector.fromMemorySegment(B, seg, ql + 32 + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
                     ByteVector q1 = lo.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q2 = hi.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
-                    toFloat(q1.sub((byte) 32)).mul(d * Le.s8(seg, sc + is)).intoArray(dst, dstOffset + l);
-                    toFloat(q2.sub((byte) 32)).mul(d * Le.s8(seg, sc + is + 2)).intoArray(dst, dstOffset + l + 32);
-                    toFloat(q3.sub((byte) 32)).mul(d * Le.s8(seg, sc + is + 4)).intoArray(dst, dstOffset + l + 64);
-                    toFloat(q4.sub((byte) 32)).mul(d * Le.s8(seg, sc + is + 6)).intoArray(dst, dstOffset + l + 96);
+                    ByteVector q2 = hi.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
+                            .lanewise(VectorOperators.LSHL, 4));
+                    ByteVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4)
+                            .and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                    ByteVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
+                            .lanewise(VectorOperators.LSHL, 4));
+                    ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * Le.s8(seg, sc + is)).intoArray(dst, dstOffset + l);
+                    ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * Le.s8(seg, sc + is + 2)).intoArray(dst, dstOffset + l + 32);
+                    ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * Le.s8(seg, sc + is + 4)).intoArray(dst, dstOffset + l + 64);
+                    ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * Le.s8(seg, sc + is + 6)).intoArray(dst, dstOffset + l + 96);
                 }
             }
         }

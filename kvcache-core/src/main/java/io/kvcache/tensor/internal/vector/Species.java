@@ -29,9 +29,4 @@ final class Species {
 
     private Species() {
     }
-
-    /** Signed bytes to floats, lane for lane. */
-    static FloatVector toFloat(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
-    }
 }

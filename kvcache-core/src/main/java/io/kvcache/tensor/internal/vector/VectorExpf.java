@@ -1,36 +1,53 @@
 package io.kvcache.tensor.internal.vector;
 
+import static io.kvcache.tensor.internal.vector.Species.F;
+import static io.kvcache.tensor.internal.vector.Species.L;
+
 import io.kvcache.tensor.internal.Expf;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * {@link Expf#exp} lane-wise, for any float species: the same bits in every lane as the scalar
- * form. Small static methods that C2 inlines into the calling loop, so no vector is boxed (the
- * allocation tests of the decode step check that). Stateless, thread-safe.
+ * {@link Expf#exp} over an array range, lane-wise: the same bits in every element as the scalar
+ * form. It takes and returns arrays, never a vector: a vector passed to or returned from a method
+ * that C2 did not inline is boxed, an allocation per call (measured: with this class's former
+ * vector-in, vector-out methods not inlined, a bench-110m decode step allocated 430 KB per token;
+ * whether C2 inlines them depends on what it compiled first). Stateless, thread-safe.
  */
 public final class VectorExpf {
     private VectorExpf() {
     }
 
     /**
-     * Whether every lane of {@code exp(v)} takes the fast path; when not, the caller computes those
-     * lanes with {@link Expf#exp} (2^n outside the normal range needs two factors).
+     * {@code dst[dstFrom + i] = expf(sign * src[from + i] - shift)} for {@code i < count}
+     * ({@code dst} may be {@code src} at the same offset). {@code sign * x - shift} is exact for
+     * {@code sign} 1 or -1 and {@code shift} 0 (a negation), and is {@code x - shift} for sign 1.
+     * Vector lanes where 2^n is outside the normal range (the scale needs two factors) go through
+     * the scalar {@link Expf#exp}, a vector at a time.
      */
-    public static boolean inRange(FloatVector v) {
-        FloatVector n = v.fma(Expf.LOG2E, Expf.SHIFT).sub(Expf.SHIFT);
-        return !n.abs().compare(VectorOperators.GT, Expf.SCALE_LIMIT).anyTrue();
-    }
-
-    /** {@code exp(v)} lane-wise; only when {@link #inRange} holds for {@code v}. */
-    public static FloatVector exp(FloatVector v) {
-        FloatVector z = v.fma(Expf.LOG2E, Expf.SHIFT);
-        FloatVector minusN = z.sub(Expf.SHIFT).neg();
-        FloatVector b = minusN.fma(FloatVector.broadcast(v.species(), Expf.LN2_LO),
-                minusN.fma(FloatVector.broadcast(v.species(), Expf.LN2_HI), v));
-        FloatVector k = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3f800000).reinterpretAsFloats();
-        FloatVector u = b.mul(b);
-        FloatVector j = b.fma(Expf.C4, Expf.C3).fma(u, b.fma(Expf.C2, Expf.C1)).fma(u, b.mul(Expf.C0));
-        return j.fma(k, k);
+    public static void exp(float[] src, int from, int count, float sign, float shift, float[] dst, int dstFrom) {
+        int i = 0;
+        for (; i + L <= count; i += L) {
+            FloatVector v = FloatVector.fromArray(F, src, from + i).mul(sign).sub(shift);
+            FloatVector z = v.fma(Expf.LOG2E, Expf.SHIFT);
+            FloatVector n = z.sub(Expf.SHIFT);
+            if (n.abs().compare(VectorOperators.GT, Expf.SCALE_LIMIT).anyTrue()) {
+                for (int j = i; j < i + L; j++) {
+                    dst[dstFrom + j] = Expf.exp(src[from + j] * sign - shift);
+                }
+                continue;
+            }
+            FloatVector minusN = n.neg();
+            FloatVector b = minusN.fma(FloatVector.broadcast(F, Expf.LN2_LO),
+                    minusN.fma(FloatVector.broadcast(F, Expf.LN2_HI), v));
+            FloatVector k = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3f800000)
+                    .reinterpretAsFloats();
+            FloatVector u = b.mul(b);
+            FloatVector j = b.fma(Expf.C4, Expf.C3).fma(u, b.fma(Expf.C2, Expf.C1)).fma(u, b.mul(Expf.C0));
+            j.fma(k, k).intoArray(dst, dstFrom + i);
+        }
+        for (; i < count; i++) {
+            dst[dstFrom + i] = Expf.exp(src[from + i] * sign - shift);
+        }
     }
 }
