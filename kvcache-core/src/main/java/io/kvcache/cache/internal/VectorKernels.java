@@ -35,7 +35,16 @@ final class VectorKernels implements Kernels {
                 FloatVector y = FloatVector.fromMemorySegment(SPECIES, seg, byteOff + 4L * i, ORDER);
                 acc = x.fma(y, acc);
             }
-            sum = lanesSum(acc);
+            FloatVector accSum = acc; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                accSum = accSum.add(accSum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                accSum = accSum.add(accSum.rearrange(SWAP_4));
+            }
+            accSum = accSum.add(accSum.rearrange(SWAP_2));
+            accSum = accSum.add(accSum.rearrange(SWAP_1));
+            sum = accSum.lane(0);
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * seg.get(RowCodec.FLOAT, byteOff + 4L * i);
@@ -75,7 +84,16 @@ final class VectorKernels implements Kernels {
             }
             acc = group.fma(FloatVector.broadcast(SPECIES, Float.float16ToFloat(seg.get(RowCodec.SHORT, at))), acc);
         }
-        return lanesSum(acc);
+        FloatVector accSum = acc; // the lanes summed in the fixed order of SWAPS (see there)
+        if (LANES >= 16) {
+            accSum = accSum.add(accSum.rearrange(SWAP_8));
+        }
+        if (LANES >= 8) {
+            accSum = accSum.add(accSum.rearrange(SWAP_4));
+        }
+        accSum = accSum.add(accSum.rearrange(SWAP_2));
+        accSum = accSum.add(accSum.rearrange(SWAP_1));
+        return accSum.lane(0);
     }
 
     @Override
@@ -106,7 +124,16 @@ final class VectorKernels implements Kernels {
             for (; i < bound; i += LANES) {
                 acc = FloatVector.fromArray(SPECIES, a, aOff + i).fma(FloatVector.fromArray(SPECIES, b, bOff + i), acc);
             }
-            sum = lanesSum(acc);
+            FloatVector accSum = acc; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                accSum = accSum.add(accSum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                accSum = accSum.add(accSum.rearrange(SWAP_4));
+            }
+            accSum = accSum.add(accSum.rearrange(SWAP_2));
+            accSum = accSum.add(accSum.rearrange(SWAP_1));
+            sum = accSum.lane(0);
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
@@ -175,10 +202,46 @@ final class VectorKernels implements Kernels {
                 a2 = FloatVector.fromMemorySegment(SPECIES, seg, o2 + 4L * i, ORDER).fma(qv, a2);
                 a3 = FloatVector.fromMemorySegment(SPECIES, seg, o3 + 4L * i, ORDER).fma(qv, a3);
             }
-            out[outOff + p] = lanesSum(a0) * scale;
-            out[outOff + p + 1] = lanesSum(a1) * scale;
-            out[outOff + p + 2] = lanesSum(a2) * scale;
-            out[outOff + p + 3] = lanesSum(a3) * scale;
+            FloatVector a0Sum = a0; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_4));
+            }
+            a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_2));
+            a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_1));
+            out[outOff + p] = a0Sum.lane(0) * scale;
+            FloatVector a1Sum = a1; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_4));
+            }
+            a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_2));
+            a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_1));
+            out[outOff + p + 1] = a1Sum.lane(0) * scale;
+            FloatVector a2Sum = a2; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_4));
+            }
+            a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_2));
+            a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_1));
+            out[outOff + p + 2] = a2Sum.lane(0) * scale;
+            FloatVector a3Sum = a3; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_4));
+            }
+            a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_2));
+            a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_1));
+            out[outOff + p + 3] = a3Sum.lane(0) * scale;
         }
         for (; p < rows; p++) {
             long o = byteOff + p * rowBytes;
@@ -187,7 +250,16 @@ final class VectorKernels implements Kernels {
                 a = FloatVector.fromMemorySegment(SPECIES, seg, o + 4L * i, ORDER)
                         .fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
             }
-            out[outOff + p] = lanesSum(a) * scale;
+            FloatVector aSum = a; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                aSum = aSum.add(aSum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                aSum = aSum.add(aSum.rearrange(SWAP_4));
+            }
+            aSum = aSum.add(aSum.rearrange(SWAP_2));
+            aSum = aSum.add(aSum.rearrange(SWAP_1));
+            out[outOff + p] = aSum.lane(0) * scale;
         }
     }
 
@@ -235,17 +307,62 @@ final class VectorKernels implements Kernels {
                 a2 = FloatVector.fromArray(SPECIES, rowsF32, o2 + i).fma(qv, a2);
                 a3 = FloatVector.fromArray(SPECIES, rowsF32, o3 + i).fma(qv, a3);
             }
-            out[outOff + p] = lanesSum(a0) * scale;
-            out[outOff + p + 1] = lanesSum(a1) * scale;
-            out[outOff + p + 2] = lanesSum(a2) * scale;
-            out[outOff + p + 3] = lanesSum(a3) * scale;
+            FloatVector a0Sum = a0; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_4));
+            }
+            a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_2));
+            a0Sum = a0Sum.add(a0Sum.rearrange(SWAP_1));
+            out[outOff + p] = a0Sum.lane(0) * scale;
+            FloatVector a1Sum = a1; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_4));
+            }
+            a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_2));
+            a1Sum = a1Sum.add(a1Sum.rearrange(SWAP_1));
+            out[outOff + p + 1] = a1Sum.lane(0) * scale;
+            FloatVector a2Sum = a2; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_4));
+            }
+            a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_2));
+            a2Sum = a2Sum.add(a2Sum.rearrange(SWAP_1));
+            out[outOff + p + 2] = a2Sum.lane(0) * scale;
+            FloatVector a3Sum = a3; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_4));
+            }
+            a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_2));
+            a3Sum = a3Sum.add(a3Sum.rearrange(SWAP_1));
+            out[outOff + p + 3] = a3Sum.lane(0) * scale;
         }
         for (; p < rows; p++) {
             FloatVector a = FloatVector.zero(SPECIES);
             for (int i = 0; i < n; i += LANES) {
                 a = FloatVector.fromArray(SPECIES, rowsF32, rowsOff + p * n + i).fma(FloatVector.fromArray(SPECIES, q, qOff + i), a);
             }
-            out[outOff + p] = lanesSum(a) * scale;
+            FloatVector aSum = a; // the lanes summed in the fixed order of SWAPS (see there)
+            if (LANES >= 16) {
+                aSum = aSum.add(aSum.rearrange(SWAP_8));
+            }
+            if (LANES >= 8) {
+                aSum = aSum.add(aSum.rearrange(SWAP_4));
+            }
+            aSum = aSum.add(aSum.rearrange(SWAP_2));
+            aSum = aSum.add(aSum.rearrange(SWAP_1));
+            out[outOff + p] = aSum.lane(0) * scale;
         }
     }
 
@@ -345,28 +462,19 @@ final class VectorKernels implements Kernels {
         return buf;
     }
 
-    /**
-     * The lanes' sum in a fixed order: lanes added pairwise, halves first, down to one lane. {@code reduceLanes(ADD)}
-     * may add in any order, and does differ between the interpreter and compiled code, so the same
-     * attention would not always give the same bits (e.g. before and after warm-up, or one query
-     * alone and in a run of queries).
+    /*
+     * SWAPS: an accumulator's lanes are summed in a fixed order, written out where each dot product
+     * ends: lanes added pairwise with lane i ^ k for k = LANES / 2 .. 1 (halves first), down to
+     * lane 0. reduceLanes(ADD) may add in any order, and does differ between the interpreter and
+     * compiled code, so the same attention would not always give the same bits (e.g. before and
+     * after warm-up, or one query alone and in a run of queries). The shuffles are constants (one
+     * read from an array is not, and C2 then falls back to the Java rearrange, which boxes), and
+     * the sum is not a helper method: a vector passed to a method C2 did not inline is boxed
+     * (measured: with such a helper not inlined, a bench-110m decode step allocated 152 KB per
+     * token).
      */
-    static float lanesSum(FloatVector v) {
-        // Unrolled over constant shuffles: a shuffle read from an array is not a compile-time
-        // constant, and C2 then falls back to the Java implementation of rearrange, which boxes.
-        FloatVector x = v;
-        if (LANES >= 16) {
-            x = x.add(x.rearrange(SWAP_8));
-        }
-        if (LANES >= 8) {
-            x = x.add(x.rearrange(SWAP_4));
-        }
-        x = x.add(x.rearrange(SWAP_2));
-        x = x.add(x.rearrange(SWAP_1));
-        return x.lane(0);
-    }
 
-    /** For {@link #lanesSum}: lane i paired with lane i ^ k (used only when k < LANES). */
+    /** For SWAPS: lane i paired with lane i ^ k (used only when k < LANES). */
     private static final VectorShuffle<Float> SWAP_8 = swap(LANES >= 16 ? 8 : 0);
     private static final VectorShuffle<Float> SWAP_4 = swap(LANES >= 8 ? 4 : 0);
     private static final VectorShuffle<Float> SWAP_2 = swap(2);

@@ -11,10 +11,12 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
-/** Dot products of F32, F16 and BF16 rows with float vectors. Stateless, thread-safe. */
+/**
+ * Dot products of F32, F16 and BF16 rows with float vectors. No vector passes through a helper
+ * method (see {@link VectorExpf}). Thread-safe; {@link #f16} widens into a per-thread array.
+ */
 public final class FloatDots {
     private FloatDots() {
     }
@@ -51,21 +53,23 @@ public final class FloatDots {
         return sum;
     }
 
+    /** Per-thread widened halves of {@link #f16}; grown on demand. */
+    private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * The halves are widened into a per-thread array first ({@link Le#f16s}: C2 turns that loop
+     * into F16C conversions), then multiplied as {@link #arrays} does: the same products, summed in
+     * the same order, as widening each vector with bit operations inside the loop, with no vector
+     * passing through a helper.
+     */
     public static float f16(MemorySegment seg, long offset, int n, float[] x, int xOffset) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            a0 = halfToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE))
-                    .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = halfToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * (i + L), LE))
-                    .fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
+        float[] w = WIDENED.get();
+        if (w.length < n) {
+            w = new float[n];
+            WIDENED.set(w);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += Le.f16(seg, offset + 2L * i) * x[xOffset + i];
-        }
-        return sum;
+        Le.f16s(seg, offset, n, w, 0);
+        return arrays(w, 0, x, xOffset, n);
     }
 
     public static float bf16(MemorySegment seg, long offset, int n, float[] x, int xOffset) {
@@ -73,9 +77,12 @@ public final class FloatDots {
         FloatVector a1 = FloatVector.zero(F);
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
-            a0 = brainToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE))
+            // bfloat16 is the high half of a float
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
                     .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = brainToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * (i + L), LE))
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, seg, offset + 2L * (i + L), LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
                     .fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
         }
         float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
@@ -83,26 +90,5 @@ public final class FloatDots {
             sum += Float.intBitsToFloat(seg.get(Le.SHORT, offset + 2L * i) << 16) * x[xOffset + i];
         }
         return sum;
-    }
-
-    /**
-     * Exact half-to-single widening without a hardware instruction: the magnitude bits shifted
-     * into single position read as a float 2^112 times too small (also for subnormal halves), so
-     * one multiply fixes the exponent; infinities and NaNs (exponent 31) are rebuilt directly.
-     */
-    static FloatVector halfToFloat(ShortVector h) {
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector magnitude = bits.and(0x7fff);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7c00);
-        IntVector result = finite.blend(shifted.or(0x7f800000), special)
-                .or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-        return result.reinterpretAsFloats();
-    }
-
-    static FloatVector brainToFloat(ShortVector h) {
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 }

@@ -70,12 +70,20 @@ public final class KQuantDots {
                 // Move bit 2c (2c+1) of qh to bit 4: the fifth bit of the low (high) nibble's value.
                 int loShift = 4 - 2 * c;
                 int hiShift = 3 - 2 * c;
+                // Byte shifts through 16-bit lanes (see SHIFTS), left by the positive part and right
+                // by the negative part of each shift.
+                int loLeft = Math.max(loShift, 0);
+                int loRight = Math.max(-loShift, 0);
+                int hiLeft = Math.max(hiShift, 0);
+                int hiRight = Math.max(-hiShift, 0);
                 for (int l = 0; l < 32; l += L) {
                     ByteVector v = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, seg, qh + l, LE);
-                    ByteVector lo = v.and((byte) 0x0F).or(shiftBytes(h, loShift).and((byte) 0x10));
+                    ByteVector lo = v.and((byte) 0x0F).or(h.reinterpretAsShorts().lanewise(VectorOperators.LSHL, loLeft)
+                            .lanewise(VectorOperators.LSHR, loRight).reinterpretAsBytes().and((byte) 0x10));
                     ByteVector hi = v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                            .and((byte) 0x0F).or(shiftBytes(h, hiShift).and((byte) 0x10));
+                            .and((byte) 0x0F).or(h.reinterpretAsShorts().lanewise(VectorOperators.LSHL, hiLeft)
+                            .lanewise(VectorOperators.LSHR, hiRight).reinterpretAsBytes().and((byte) 0x10));
                     FloatVector a = FloatVector.fromArray(F, x, xOffset + l);
                     FloatVector bb = FloatVector.fromArray(F, x, xOffset + 32 + l);
                     q1 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(a, q1);
@@ -122,11 +130,15 @@ public final class KQuantDots {
         FloatVector acc = FloatVector.zero(F);
         FloatVector s0 = FloatVector.broadcast(F, scale0);
         FloatVector s1 = FloatVector.broadcast(F, scale1);
+        int highLeft = Math.max(highShift, 0); // see SHIFTS
+        int highRight = Math.max(-highShift, 0);
         for (int l = 0; l < 32; l += L) {
             ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql + l, LE);
             lo = highNibble ? lo.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
                     .and((byte) 0x0F) : lo.and((byte) 0x0F);
-            ByteVector hi = shiftBytes(ByteVector.fromMemorySegment(B, seg, qh + l, LE), highShift).and((byte) 0x30);
+            ByteVector hi = ByteVector.fromMemorySegment(B, seg, qh + l, LE).reinterpretAsShorts()
+                    .lanewise(VectorOperators.LSHL, highLeft).lanewise(VectorOperators.LSHR, highRight)
+                    .reinterpretAsBytes().and((byte) 0x30);
             FloatVector qx = ((FloatVector) lo.or(hi).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                     .mul(FloatVector.fromArray(F, x, xOffset + l));
             acc = qx.fma(l < 16 ? s0 : s1, acc);
@@ -134,17 +146,10 @@ public final class KQuantDots {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Shifts every byte left ({@code left > 0}) or right ({@code left < 0}) through 16-bit lanes:
-     * x86 has no byte shifts, 16-bit ones are single instructions. Bits crossing into the
-     * neighbouring byte are garbage, so callers mask the result to bits that stayed in place.
+    /*
+     * SHIFTS: bytes are shifted through 16-bit lanes: x86 has no byte shifts, 16-bit ones are
+     * single instructions. Bits crossing into the neighbouring byte are garbage, so the results are
+     * masked to bits that stayed in place. Written out where used rather than in a helper: a vector
+     * passed to a method C2 did not inline is boxed (see VectorExpf).
      */
-    private static ByteVector shiftBytes(ByteVector v, int left) {
-        if (left == 0) {
-            return v;
-        }
-        return left > 0
-                ? v.reinterpretAsShorts().lanewise(VectorOperators.LSHL, left).reinterpretAsBytes()
-                : v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, -left).reinterpretAsBytes();
-    }
 }

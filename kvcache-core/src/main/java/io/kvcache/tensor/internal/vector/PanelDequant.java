@@ -2,6 +2,7 @@ package io.kvcache.tensor.internal.vector;
 
 import static io.kvcache.tensor.internal.vector.Species.B;
 import static io.kvcache.tensor.internal.vector.Species.F;
+import static io.kvcache.tensor.internal.vector.Species.I;
 import static io.kvcache.tensor.internal.vector.Species.L;
 import static io.kvcache.tensor.internal.vector.Species.LE;
 import static io.kvcache.tensor.internal.vector.Species.S;
@@ -11,6 +12,7 @@ import io.kvcache.tensor.internal.Le;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -37,8 +39,9 @@ public final class PanelDequant {
     public static void bf16(MemorySegment seg, long offset, int n, float[] dst, int dstOffset) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatDots.brainToFloat(ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE))
-                    .intoArray(dst, dstOffset + i);
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    .intoArray(dst, dstOffset + i); // bfloat16 is the high half of a float
         }
         for (; i < n; i++) {
             dst[dstOffset + i] = Float.intBitsToFloat(seg.get(Le.SHORT, offset + 2L * i) << 16);
