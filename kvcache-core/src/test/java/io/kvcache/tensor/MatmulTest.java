@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvcache.gguf.GgmlType;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -233,14 +231,7 @@ class MatmulTest {
      */
     @Test
     void steadyStateAllocatesNothing() throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = List.of(java, "--add-modules=jdk.incubator.vector", "-cp",
-                System.getProperty("java.class.path"), AllocationCheck.class.getName());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM finished");
-        assertEquals(0, p.exitValue(), output);
-        assertTrue(output.contains("ALLOCATION-OK"), output);
+        ChildJvm.run(AllocationCheck.class, List.of(), "ALLOCATION-OK");
     }
 
     /** The child JVM of {@link #steadyStateAllocatesNothing}. Exit code 0: no product allocated. */

@@ -7,11 +7,9 @@ import io.kvcache.gguf.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -83,15 +81,8 @@ class MatvecAllocationTest {
         // In a JVM of its own: how C2 compiles the kernels depends on the profile a JVM has built, and
         // the test suite's (every path with odd shapes, and Jazzer's agent) once made C2 leave a vector
         // add of the Q8_0 kernel to the Java fallback, 12 KiB per matvec, in one CI run of three.
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = List.of(java, "--add-modules=jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
-                SteadyState.class.getName(), type.name(), String.valueOf(rows), String.valueOf(cols),
-                String.valueOf(threads), String.valueOf(quantized));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM finished");
-        assertEquals(0, p.exitValue(), output);
-        assertTrue(output.contains("STEADY-OK"), output);
+        ChildJvm.run(SteadyState.class, List.of(), "STEADY-OK", type.name(), String.valueOf(rows),
+                String.valueOf(cols), String.valueOf(threads), String.valueOf(quantized));
     }
 
     /** The child JVM of {@link #matvecAllocatesNothingInSteadyState}: args = type, rows, cols, threads, quantized. */
@@ -145,15 +136,8 @@ class MatvecAllocationTest {
      */
     @Test
     void theKernelsAllocateNothingWhenNoneOfTheirMethodsIsInlined() throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = List.of(java, "--add-modules=jdk.incubator.vector",
-                "-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,io.kvcache.*::*",
-                "-cp", System.getProperty("java.class.path"), NoInliningCheck.class.getName());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM finished");
-        assertEquals(0, p.exitValue(), output);
-        assertTrue(output.contains("NO-ALLOCATION"), output);
+        ChildJvm.run(NoInliningCheck.class, List.of("-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,io.kvcache.*::*"),
+                "NO-ALLOCATION");
     }
 
     /** The child JVM of {@link #theKernelsAllocateNothingWhenNoneOfTheirMethodsIsInlined}. */
