@@ -45,8 +45,8 @@ class DecodeAllocationTest {
     /**
      * {@code inlining=none}: the child JVM may not inline any {@code io.kvcache} method into
      * another, so any code that passes a vector to or returns one from a method allocates (a boxed
-     * vector per call) and fails: whether C2 inlines such a helper depends on what it compiled
-     * first, which made earlier CI runs allocate now and then.
+     * vector per call) and fails: whether C2 inlines such a helper is C2's decision (the helper's
+     * size, the code it compiled before), which the kernels must not rely on.
      */
     @ParameterizedTest(name = "{0} maxBatchSize={1} inlining={2}")
     @CsvSource({"F32, 1, default", "F32, 8, default", "Q8_0, 1, default", "Q8_0, 8, default", "Q8_0, 1, none",

@@ -78,9 +78,9 @@ class MatvecAllocationTest {
     })
     void matvecAllocatesNothingInSteadyState(GgmlType type, int rows, int cols, int threads, boolean quantized)
             throws Exception {
-        // In a JVM of its own: how C2 compiles the kernels depends on the profile a JVM has built, and
-        // the test suite's (every path with odd shapes, and Jazzer's agent) once made C2 leave a vector
-        // add of the Q8_0 kernel to the Java fallback, 12 KiB per matvec, in one CI run of three.
+        // In a JVM of its own: how C2 compiles the kernels depends on the profile a JVM has built. In
+        // the test suite's JVM (every path, with odd shapes; Jazzer's agent loaded) C2 twice left a
+        // vector add of the Q8_0 kernel to the Java fallback, 12 KiB per matvec; the cause is not known.
         ChildJvm.run(SteadyState.class, List.of(), "STEADY-OK", type.name(), String.valueOf(rows),
                 String.valueOf(cols), String.valueOf(threads), String.valueOf(quantized));
     }
@@ -128,8 +128,9 @@ class MatvecAllocationTest {
     /**
      * The kernels allocate nothing even when C2 inlines none of kvcache's methods into another: no
      * vector crosses a method boundary (a vector passed to or returned from a method that is not
-     * inlined is boxed, an allocation per call; whether C2 inlines a small helper depends on what
-     * it compiled first, so such helpers once made a CI run allocate 12 KiB per Q8_0 matvec).
+     * inlined is boxed, an allocation per call; whether C2 inlines a small helper is C2's decision,
+     * which depends on the helper's size and on the code it compiled before, so the kernels must
+     * not rely on it).
      * Checked in a child JVM told not to inline any {@code io.kvcache} method, for every type with
      * a vector kernel: matvecs, a batch of two (the two-activation integer kernel) and a batch of
      * eight (the panel product), with and without quantized activations.

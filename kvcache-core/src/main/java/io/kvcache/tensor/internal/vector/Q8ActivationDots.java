@@ -72,8 +72,7 @@ public final class Q8ActivationDots {
             for (int v = 0; v < 32; v += 8) {
                 // rint(x * id), exact for |x * id| <= 127 (see ROUNDING); written out here, not in a
                 // helper: a vector passed to a method C2 did not inline is boxed (measured: 2 KiB per
-                // 256-element quantization when the helper this replaced was not inlined, and once
-                // 12 KiB in a CI run's allocation test)
+                // 256-element quantization when the helper this replaced was told not to inline)
                 ((ShortVector) FloatVector.fromArray(F8, x, at + v).mul(id).add(ROUNDING).sub(ROUNDING)
                         .convertShape(VectorOperators.F2S, ShortVector.SPECIES_128, 0)).intoArray(quants, 32 * b + v);
             }

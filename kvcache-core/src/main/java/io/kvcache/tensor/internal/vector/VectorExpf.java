@@ -11,8 +11,8 @@ import jdk.incubator.vector.VectorOperators;
  * {@link Expf#exp} over an array range, lane-wise: the same bits in every element as the scalar
  * form. It takes and returns arrays, never a vector: a vector passed to or returned from a method
  * that C2 did not inline is boxed, an allocation per call (measured: with this class's former
- * vector-in, vector-out methods not inlined, a bench-110m decode step allocated 430 KB per token;
- * whether C2 inlines them depends on what it compiled first). Stateless, thread-safe.
+ * vector-in, vector-out methods told not to inline, a bench-110m decode step allocated 430 KB per
+ * token; whether C2 inlines a method is its own decision). Stateless, thread-safe.
  */
 public final class VectorExpf {
     private VectorExpf() {
