@@ -62,7 +62,7 @@ public class GemmKernelBenchmark {
         Random random = new Random(11);
         panel = random.gaussian(rows * k, 1);
         xs = random.gaussian(n * k, 1);
-        packed = new float[(n + 15) / 16 * 16 * k];
+        packed = new float[(int) GemmKernels.packedLength(n, k)];
         out = new float[n * rows];
     }
 
@@ -74,19 +74,12 @@ public class GemmKernelBenchmark {
             }
             return out;
         }
-        for (int t0 = 0; t0 < n; t0 += GemmKernels.WIDE) {
-            int width = n - t0 > GemmKernels.NARROW ? GemmKernels.WIDE : GemmKernels.NARROW;
-            GemmKernels.pack(xs, t0, Math.min(width, n - t0), width, k, packed, t0 * k);
-        }
+        GemmKernels.pack(xs, n, k, packed);
         if (variant.equals("pack")) {
             return packed;
         }
         for (int p = 0; p < panels; p++) {
-            for (int t0 = 0; t0 < n; t0 += GemmKernels.WIDE) {
-                int width = n - t0 > GemmKernels.NARROW ? GemmKernels.WIDE : GemmKernels.NARROW;
-                GemmKernels.panel(panel, rows, k, packed, t0 * k, width, Math.min(width, n - t0), out, t0, rows, 0,
-                        tile);
-            }
+            GemmKernels.panel(panel, rows, k, packed, n, out, rows, 0, tile);
         }
         return out;
     }

@@ -118,28 +118,15 @@ public final class Gemm {
         rows(w, xs, packed, n, out, from, to);
     }
 
-    /**
-     * The {@code n} inputs of {@code xs} packed into tiles for {@link GemmKernels#panel}: tile
-     * {@code j} starts at input {@code t0 = 16 j} and at float {@code t0 * cols}; every tile is
-     * {@link GemmKernels#WIDE} inputs wide but a last one of at most {@link GemmKernels#NARROW}.
-     * Into {@code scratch} when it is large enough, else into a new array (returned).
-     */
+    /** {@code xs} packed by {@link GemmKernels#pack} into {@code scratch}, or into a new array when it is too short. */
     private static float[] pack(float[] xs, int n, int cols, float[] scratch) {
         float[] packed = scratch;
-        long needed = (long) (n + GemmKernels.WIDE - 1) / GemmKernels.WIDE * GemmKernels.WIDE * cols;
+        long needed = GemmKernels.packedLength(n, cols);
         if (packed.length < needed) {
             packed = new float[Math.toIntExact(needed)];
         }
-        for (int t0 = 0; t0 < n; t0 += GemmKernels.WIDE) {
-            int width = tileWidth(n - t0);
-            GemmKernels.pack(xs, t0, Math.min(width, n - t0), width, cols, packed, t0 * cols);
-        }
+        GemmKernels.pack(xs, n, cols, packed);
         return packed;
-    }
-
-    /** The width of the tile whose first input has {@code remaining} inputs from it to the end. */
-    private static int tileWidth(int remaining) {
-        return remaining > GemmKernels.NARROW ? GemmKernels.WIDE : GemmKernels.NARROW;
     }
 
     private static void rows(WeightMatrix w, float[] xs, float[] packed, int n, float[] out, int from, int to) {
@@ -155,12 +142,7 @@ public final class Gemm {
             int end = Math.min(to, start + panelRows);
             dequantize(w, start, end, panel);
             if (VectorSupport.ENABLED) {
-                float[] tile = TILE.get();
-                for (int t0 = 0; t0 < n; t0 += GemmKernels.WIDE) {
-                    int width = tileWidth(n - t0);
-                    GemmKernels.panel(panel, end - start, cols, packed, t0 * cols, width, Math.min(width, n - t0),
-                            out, t0, rows, start, tile);
-                }
+                GemmKernels.panel(panel, end - start, cols, packed, n, out, rows, start, TILE.get());
             } else {
                 scalarPanel(panel, end - start, cols, xs, n, out, rows, start);
             }

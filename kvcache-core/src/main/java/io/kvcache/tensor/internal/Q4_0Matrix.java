@@ -31,7 +31,7 @@ final class Q4_0Matrix extends BlockMatrix {
     /** Rows per group of the repacked layout. */
     static final int GROUP = 4;
     /** Bytes per block of a group: four float scales, then four rows' 16 quant bytes. */
-    static final int GROUP_BLOCK_BYTES = GROUP * 4 + GROUP * 16;
+    static final int GROUP_BLOCK_BYTES = PanelDequant.Q4_0_GROUP_BLOCK;
 
     Q4_0Matrix(MemorySegment file, int rows, int cols) {
         super(GgmlType.Q4_0, repack(file, rows, cols / 32), rows, cols);

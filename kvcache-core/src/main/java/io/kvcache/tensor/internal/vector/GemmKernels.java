@@ -34,12 +34,49 @@ public final class GemmKernels {
     private GemmKernels() {
     }
 
+    /** Floats {@link #pack} writes for {@code n} inputs of {@code k} floats. */
+    public static long packedLength(int n, int k) {
+        return (long) (n + WIDE - 1) / WIDE * WIDE * k;
+    }
+
+    /**
+     * The {@code n} inputs of {@code xs} (input {@code t} at {@code t * k}) packed into tiles for
+     * {@link #panel}: tile {@code j} starts at input {@code t0 = 16 j} and at float {@code t0 * k};
+     * every tile is {@link #WIDE} inputs wide but a last one of at most {@link #NARROW}.
+     * {@code xp} holds at least {@link #packedLength} floats.
+     */
+    public static void pack(float[] xs, int n, int k, float[] xp) {
+        for (int t0 = 0; t0 < n; t0 += WIDE) {
+            int width = tileWidth(n - t0);
+            packTile(xs, t0, Math.min(width, n - t0), width, k, xp, t0 * k);
+        }
+    }
+
+    /**
+     * Rows {@code [0, aRows)} of the row-major panel {@code a} (rows of {@code k} floats) times the
+     * {@code n} inputs packed by {@link #pack} into {@code xp}:
+     * {@code out[t * outStride + outRow + r]} for {@code t < n}. {@code tile} is scratch of at least
+     * 64 floats.
+     */
+    public static void panel(float[] a, int aRows, int k, float[] xp, int n, float[] out, int outStride, int outRow,
+            float[] tile) {
+        for (int t0 = 0; t0 < n; t0 += WIDE) {
+            int width = tileWidth(n - t0);
+            panelTile(a, aRows, k, xp, t0 * k, width, Math.min(width, n - t0), out, t0, outStride, outRow, tile);
+        }
+    }
+
+    /** The width of the tile whose first input has {@code remaining} inputs from it to the end. */
+    private static int tileWidth(int remaining) {
+        return remaining > NARROW ? WIDE : NARROW;
+    }
+
     /**
      * Packs inputs {@code [t0, t0 + valid)} of {@code xs} (vector {@code t} at {@code t * k}) into
      * {@code xp[at ..)} as a tile of {@code width} inputs: {@code xp[at + kk * width + t]}; the
      * inputs past {@code valid} are zeros.
      */
-    public static void pack(float[] xs, int t0, int valid, int width, int k, float[] xp, int at) {
+    private static void packTile(float[] xs, int t0, int valid, int width, int k, float[] xp, int at) {
         for (int t = 0; t < width; t++) {
             int p = at + t;
             if (t < valid) {
@@ -56,12 +93,11 @@ public final class GemmKernels {
     }
 
     /**
-     * Rows {@code [0, aRows)} of the row-major panel {@code a} (rows of {@code k} floats) times the
-     * packed input tile at {@code xp[x0 ..)} of {@code width} ({@link #WIDE} or {@link #NARROW})
-     * inputs, of which the first {@code valid} are real: {@code out[(t0 + t) * outStride + outRow + r]}
-     * for {@code t < valid}. {@code tile} is scratch of at least 64 floats.
+     * {@link #panel} for the packed input tile at {@code xp[x0 ..)} of {@code width} ({@link #WIDE}
+     * or {@link #NARROW}) inputs, of which the first {@code valid} are real:
+     * {@code out[(t0 + t) * outStride + outRow + r]} for {@code t < valid}.
      */
-    public static void panel(float[] a, int aRows, int k, float[] xp, int x0, int width, int valid, float[] out,
+    private static void panelTile(float[] a, int aRows, int k, float[] xp, int x0, int width, int valid, float[] out,
             int t0, int outStride, int outRow, float[] tile) {
         int r = 0;
         if (width == WIDE) {

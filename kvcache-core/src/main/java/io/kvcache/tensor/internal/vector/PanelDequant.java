@@ -78,8 +78,11 @@ public final class PanelDequant {
         }
     }
 
-    /** Bytes per block of a group of four Q4_0 rows in {@code Q4_0Matrix}'s layout. */
-    static final int Q4_0_GROUP_BLOCK = 80;
+    /**
+     * Bytes per block of a group of four Q4_0 rows in {@code Q4_0Matrix}'s layout: four float
+     * scales, then four rows' 16 quant bytes.
+     */
+    public static final int Q4_0_GROUP_BLOCK = 4 * 4 + 4 * 16;
 
     /** Q4_1 blocks {@code {f16 d; f16 m; uint8 qs[16]}}: {@code y = nibble * d + m}, low nibbles first. */
     public static void q4_1(MemorySegment seg, long offset, int blocks, float[] dst, int dstOffset) {

@@ -3,6 +3,7 @@ package io.kvcache.tensor.internal.vector;
 import static io.kvcache.tensor.internal.vector.Species.LE;
 
 import io.kvcache.tensor.internal.Le;
+import io.kvcache.tensor.internal.QuantizedActivations;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -344,7 +345,7 @@ public final class Q8ActivationDots {
         long scale = offset + 4L * k;
         for (int b = 0; b < blocks; b++) {
             long o = (long) PanelDequant.Q4_0_GROUP_BLOCK * b;
-            int t = 48 * b;
+            int t = QuantizedActivations.Q4_0_TERMS * b;
             FloatVector dx = FloatVector.broadcast(F8, xd[b] * 0.0625f);
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, seg, quants + o, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
@@ -373,7 +374,7 @@ public final class Q8ActivationDots {
         FloatVector acc3 = FloatVector.zero(F8);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) PanelDequant.Q4_0_GROUP_BLOCK * b;
-            int t = 48 * b;
+            int t = QuantizedActivations.Q4_0_TERMS * b;
             ShortVector x = ShortVector.fromArray(S16, terms, t);
             ShortVector h = ShortVector.fromArray(S16, terms, t + 16);
             ShortVector c = ShortVector.fromArray(S16, terms, t + 32);
