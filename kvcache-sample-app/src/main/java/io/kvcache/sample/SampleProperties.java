@@ -11,12 +11,26 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *
  * @param sessions conversation sessions of {@code POST /api/generate}
  * @param retryAfter the {@code Retry-After} sent with 429 when the cache cannot admit a request
- * @param streamTimeout longest time one streamed response may take
+ * @param streamTimeout longest time one generation's response (streamed or not) may take
+ * @param disconnectProbeInterval how often a non-streaming response writes a space while it
+ *     generates, which is how the server learns that its client went away (and then stops
+ *     generating); see {@code JsonResponseFormat}
  * @param limits what one request may ask for, and how many may run at once
  */
 @ConfigurationProperties("sample")
 public record SampleProperties(@DefaultValue Sessions sessions, @DefaultValue("1s") Duration retryAfter,
-        @DefaultValue("10m") Duration streamTimeout, @DefaultValue Limits limits) {
+        @DefaultValue("10m") Duration streamTimeout, @DefaultValue("250ms") Duration disconnectProbeInterval,
+        @DefaultValue Limits limits) {
+
+    public SampleProperties {
+        if (streamTimeout.isNegative() || streamTimeout.isZero()) {
+            throw new IllegalArgumentException("sample.stream-timeout must be positive, is " + streamTimeout);
+        }
+        if (disconnectProbeInterval.isNegative()) {
+            throw new IllegalArgumentException("sample.disconnect-probe-interval must not be negative, is "
+                    + disconnectProbeInterval);
+        }
+    }
 
     /**
      * Input limits of the generation endpoints ({@code /api/generate}, {@code /v1/completions},

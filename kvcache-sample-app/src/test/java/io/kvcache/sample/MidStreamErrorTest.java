@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.kvcache.sample.TestHttp.SseEvent;
 import io.kvcache.sample.TestHttp.SseStream;
 import io.kvcache.testing.SharedModels;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -70,5 +71,24 @@ class MidStreamErrorTest {
         assertThat(last.get("error").get("code").asString()).isEqualTo("kv_cache_full");
         assertThat(events.subList(0, events.size() - 1)).allSatisfy(e ->
                 assertThat(e.json().get("object").asString()).isEqualTo("text_completion"));
+    }
+
+    /**
+     * A non-streaming response commits its status with the first token (it probes the connection
+     * from then on, see JsonResponseFormat), so a later failure is OpenAI's error document.
+     */
+    @Test
+    void openAiNonStreamingResponsesEndWithAnErrorDocument() {
+        TestHttp http = new TestHttp(port);
+        HttpResponse<String> r = http.post("/v1/completions", "{\"prompt\": \"Once upon a time\", "
+                + "\"max_tokens\": 1000, \"temperature\": 0}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(type ->
+                assertThat(type).startsWith("application/json"));
+        JsonNode error = TestHttp.JSON.readTree(r.body()).get("error");
+        assertThat(error.get("type").asString()).isEqualTo("rate_limit_error");
+        assertThat(error.get("code").asString()).isEqualTo("kv_cache_full");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> http.getJson("/actuator/kvcache").get("stats").get("sequences").asInt() == 0);
     }
 }

@@ -1,6 +1,7 @@
 package io.kvcache.sample;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.kvcache.cache.KvCache;
 import io.kvcache.inference.GenerationRequest;
@@ -12,7 +13,11 @@ import io.kvcache.sample.TestHttp.SseStream;
 import io.kvcache.sampling.SamplerSettings;
 import io.kvcache.testing.SharedModels;
 import io.kvcache.tokenizer.ChatMessage;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,6 +47,8 @@ class OpenAiApiTest {
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry registry) {
         registry.add("kvcache.model.path", () -> SharedModels.model("stories260K.gguf").toString());
+        // Probes often enough to notice a disconnect long before a 2000-token generation ends.
+        registry.add("sample.disconnect-probe-interval", () -> "20ms");
     }
 
     @BeforeAll
@@ -184,6 +191,39 @@ class OpenAiApiTest {
         }
         assertThat(streamed.toString()).isEqualTo(expected);
         assertThat(finish).isEqualTo("stop");
+    }
+
+    @Test
+    void aClientThatDisconnectsFromANonStreamingRequestStopsItsGeneration() throws Exception {
+        double cancelledBefore = metric("sample.streams?tag=response:json&tag=outcome:cancelled");
+        // Greedy stories260K does not end this prompt by itself within 2000 tokens, so only the
+        // disconnect can end the generation as "cancelled".
+        String body = "{\"prompt\": \"" + PROMPT + "\", \"max_tokens\": 2000, \"temperature\": 0}";
+        try (Socket socket = new Socket("localhost", port)) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.flush();
+            await().atMost(Duration.ofSeconds(10)).until(() -> sequences() == 1);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> sequences() == 0);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> metric("sample.streams?tag=response:json&tag=outcome:cancelled") == cancelledBefore + 1);
+    }
+
+    int sequences() {
+        return http.getJson("/actuator/kvcache").get("stats").get("sequences").asInt();
+    }
+
+    double metric(String nameAndTags) {
+        var r = http.get("/actuator/metrics/" + nameAndTags);
+        if (r.statusCode() == 404) {
+            return 0;
+        }
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return TestHttp.JSON.readTree(r.body()).get("measurements").get(0).get("value").asDouble();
     }
 
     @Test

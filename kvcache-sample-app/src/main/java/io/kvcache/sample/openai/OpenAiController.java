@@ -19,6 +19,7 @@ import io.kvcache.sample.web.ApiError;
 import io.kvcache.sample.web.ApiException;
 import io.kvcache.sample.web.GenerationRequests;
 import io.kvcache.sample.web.GenerationStreams;
+import io.kvcache.sample.web.JsonResponseFormat;
 import io.kvcache.sample.web.RequestLimits;
 import io.kvcache.sample.web.StreamFormat;
 import io.kvcache.tokenizer.ChatMessage;
@@ -28,7 +29,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Flow;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -86,11 +87,10 @@ class OpenAiController {
             boolean usage = body.streamOptions() != null && Boolean.TRUE.equals(body.streamOptions().includeUsage());
             return stream("chat", request, new OpenAiStreamFormats.Chat(json, id, created, modelId, usage), "messages");
         }
-        GenerationResult r = generate(request, "messages");
-        return new ChatCompletion(id, "chat.completion", created, modelId,
+        return stream("chat", request, json(r -> new ChatCompletion(id, "chat.completion", created, modelId,
                 List.of(new ChatChoice(0, new AssistantMessage("assistant", r.text()), null,
                         GenerationRequests.finishReason(r.stopReason()))),
-                OpenAiUsage.of(r.usage()));
+                OpenAiUsage.of(r.usage()))), "messages");
     }
 
     /** A {@link Completion}, or an event stream when {@code stream} is true. */
@@ -110,10 +110,9 @@ class OpenAiController {
             return stream("completions", request, new OpenAiStreamFormats.Text(json, id, created, modelId, usage),
                     "prompt");
         }
-        GenerationResult r = generate(request, "prompt");
-        return new Completion(id, "text_completion", created, modelId,
+        return stream("completions", request, json(r -> new Completion(id, "text_completion", created, modelId,
                 List.of(new CompletionChoice(r.text(), 0, null, GenerationRequests.finishReason(r.stopReason()))),
-                OpenAiUsage.of(r.usage()));
+                OpenAiUsage.of(r.usage()))), "prompt");
     }
 
     private Object stream(String api, GenerationRequest request, StreamFormat format, String promptParam) {
@@ -129,17 +128,13 @@ class OpenAiController {
         return streams.open(api, publisher, format, promptParam, permit);
     }
 
-    private GenerationResult generate(GenerationRequest request, String promptParam) {
-        limits.check(request, promptParam);
-        Runnable permit = limits.admit();
-        try {
-            Consumer<GenerationEvent> meter = streams.meter();
-            GenerationResult result = generator.generate(request, meter::accept);
-            meter.accept(result);
-            return result;
-        } finally {
-            permit.run();
-        }
+    /**
+     * The non-streaming response: one JSON document written through the same stream as a streamed
+     * one, so that a client that disconnects cancels its generation (a blocking call would decode
+     * up to {@code max_tokens} for nobody); see {@link JsonResponseFormat}.
+     */
+    private <T> StreamFormat json(Function<GenerationResult, T> body) {
+        return new JsonResponseFormat<>(json, body, streams.disconnectProbeInterval());
     }
 
     private static void requireSingleChoice(@Nullable Integer n) {

@@ -4,7 +4,6 @@ import io.kvcache.inference.GenerationEvent;
 import io.kvcache.inference.GenerationResult;
 import io.kvcache.inference.TokenEvent;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +38,6 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter
  */
 public final class GenerationStream implements Flow.Subscriber<GenerationEvent> {
     private static final Logger log = LoggerFactory.getLogger(GenerationStream.class);
-    private static final MediaType EVENT_STREAM = new MediaType("text", "event-stream", StandardCharsets.UTF_8);
 
     private final ResponseBodyEmitter emitter;
     private final StreamFormat format;
@@ -51,7 +49,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
     private volatile boolean cancelled;
 
     private GenerationStream(Duration timeout, StreamFormat format, Function<Throwable, ApiError> errors, Consumer<Outcome> onEnd) {
-        this.emitter = new EventStreamEmitter(timeout.toMillis());
+        this.emitter = new StreamEmitter(timeout.toMillis(), format.mediaType());
         this.format = format;
         this.errors = errors;
         this.onEnd = onEnd;
@@ -68,7 +66,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
      * @param timeout longest time the whole response may take
      * @param errors maps a failure during streaming to the error event's content
      * @param onEnd runs once when the generation ends for any reason (result, failure, disconnect)
-     * @return the streaming response body (status 200, {@code text/event-stream})
+     * @return the streaming response body (status 200, the format's media type)
      * @throws RuntimeException the generation's failure when it fails before its first token
      */
     public static ResponseBodyEmitter open(Flow.Publisher<GenerationEvent> publisher, StreamFormat format,
@@ -98,20 +96,23 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
     }
 
     /**
-     * Sets the event-stream headers itself, so that handlers can return it from a method whose
+     * Sets the stream's headers itself, so that handlers can return it from a method whose
      * declared type is {@code Object} (Spring picks the emitter handler from the returned value;
      * a {@code ResponseEntity<?>} would hide it).
      */
-    private static final class EventStreamEmitter extends ResponseBodyEmitter {
-        EventStreamEmitter(long timeoutMillis) {
+    private static final class StreamEmitter extends ResponseBodyEmitter {
+        private final MediaType mediaType;
+
+        StreamEmitter(long timeoutMillis, MediaType mediaType) {
             super(timeoutMillis);
+            this.mediaType = mediaType;
         }
 
         @Override
         protected void extendResponse(ServerHttpResponse response) {
             super.extendResponse(response);
             HttpHeaders headers = response.getHeaders();
-            headers.setContentType(EVENT_STREAM);
+            headers.setContentType(mediaType);
             headers.setCacheControl(CacheControl.noCache());
             // Tells reverse proxies such as nginx not to buffer the stream.
             headers.set("X-Accel-Buffering", "no");
@@ -198,7 +199,7 @@ public final class GenerationStream implements Flow.Subscriber<GenerationEvent> 
             return true;
         }
         try {
-            emitter.send(StreamFormat.utf8(text), EVENT_STREAM);
+            emitter.send(StreamFormat.utf8(text), format.mediaType());
             return true;
         } catch (IOException | IllegalStateException e) {
             // IOException: the client closed the connection. IllegalStateException: the response

@@ -7,19 +7,22 @@ import io.kvcache.sample.SampleProperties;
 import io.kvcache.spring.actuate.KvCacheMeterBinder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
 
 /**
  * Opens {@link GenerationStream}s with the app's settings and counts them: meter
- * {@code sample.streams} (tags {@code api}, {@code outcome}: completed, cancelled, failed, refused)
- * and gauge {@code sample.streams.active}; feeds finished generations to the starter's
+ * {@code sample.streams} (tags {@code api}; {@code response}: {@code stream} for Server-Sent
+ * Events, {@code json} for a non-streaming {@link JsonResponseFormat}; {@code outcome}: completed,
+ * cancelled, failed, refused) and gauge {@code sample.streams.active}; feeds finished generations to the starter's
  * {@code kvcache.generation.*} meters. Thread-safe.
  */
 @Component
@@ -44,6 +47,11 @@ public class GenerationStreams {
      */
     public Consumer<GenerationEvent> meter() {
         return generationMeters == null ? event -> { } : generationMeters.tokenTimer();
+    }
+
+    /** How often a {@link JsonResponseFormat} probes the connection ({@code sample.disconnect-probe-interval}). */
+    public Duration disconnectProbeInterval() {
+        return properties.disconnectProbeInterval();
     }
 
     /**
@@ -74,14 +82,20 @@ public class GenerationStreams {
             public String error(ApiError error) {
                 return format.error(error);
             }
+
+            @Override
+            public MediaType mediaType() {
+                return format.mediaType();
+            }
         };
         return GenerationStream.open(publisher, recording, properties.streamTimeout(),
                 failure -> ApiError.of(failure, promptParam, properties.retryAfter()),
                 outcome -> {
                     active.decrementAndGet();
                     Counter.builder("sample.streams")
-                            .description("Streamed generations by how they ended")
+                            .description("Generations served over HTTP by how they ended")
                             .tag("api", api)
+                            .tag("response", MediaType.APPLICATION_JSON.equals(format.mediaType()) ? "json" : "stream")
                             .tag("outcome", outcome.name().toLowerCase(Locale.ROOT))
                             .register(meters)
                             .increment();

@@ -49,7 +49,7 @@ class SessionRegistryTest {
 
     SessionRegistry registry(int maxSessions, Duration idleTimeout) {
         return new SessionRegistry(generator, new SampleProperties(new SampleProperties.Sessions(maxSessions, idleTimeout),
-                Duration.ofSeconds(1), Duration.ofMinutes(1),
+                Duration.ofSeconds(1), Duration.ofMinutes(1), Duration.ofMillis(250),
                 new SampleProperties.Limits(org.springframework.util.unit.DataSize.ofKilobytes(64), 0, 4096, 64)));
     }
 
