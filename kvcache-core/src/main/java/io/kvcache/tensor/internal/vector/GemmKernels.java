@@ -1,5 +1,7 @@
 package io.kvcache.tensor.internal.vector;
 
+import io.kvcache.tensor.internal.Le;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -63,6 +65,32 @@ public final class GemmKernels {
         for (int t0 = 0; t0 < n; t0 += WIDE) {
             int width = tileWidth(n - t0);
             panelTile(a, aRows, k, xp, t0 * k, width, Math.min(width, n - t0), out, t0, outStride, outRow, tile);
+        }
+    }
+
+    /**
+     * {@link #panel} for F32 weights read in place, row {@code r} at {@code offset + r * rowBytes} of
+     * {@code seg}, for a batch of one narrow tile ({@code n <= NARROW}, packed by {@link #pack}).
+     * Such a batch uses each weight once, so copying the rows into a panel first only puts a
+     * memory-bound pass in front of the compute; read in place, the loads stream while the FMAs run
+     * (8 inputs over 64K x 768 weights, 2 threads: 22 GB/s of weights against 15.6 through a
+     * panel). Every output is the same FMA chain as in {@link #panel}, so the results are the same
+     * bits.
+     */
+    public static void f32InPlace(MemorySegment seg, long offset, long rowBytes, int aRows, int k, float[] xp, int n,
+            float[] out, int outStride, int outRow, float[] tile) {
+        if (n > NARROW) {
+            throw new IllegalArgumentException("f32InPlace takes one narrow tile of inputs, at most " + NARROW
+                    + ", got " + n);
+        }
+        int r = 0;
+        for (; r + NARROW_ROWS <= aRows; r += NARROW_ROWS) {
+            block8x8(seg, offset + r * rowBytes, rowBytes, k, xp, tile);
+            scatter(tile, NARROW_ROWS, NARROW, n, out, 0, outStride, outRow + r);
+        }
+        for (; r < aRows; r++) {
+            block1x8(seg, offset + r * rowBytes, k, xp, tile);
+            scatter(tile, 1, NARROW, n, out, 0, outStride, outRow + r);
         }
     }
 
@@ -225,6 +253,54 @@ public final class GemmKernels {
         FloatVector c = FloatVector.zero(F8);
         for (int kk = 0; kk < k; kk++) {
             c = FloatVector.broadcast(F8, a[a0 + kk]).fma(FloatVector.fromArray(F8, xp, x0 + NARROW * kk), c);
+        }
+        c.intoArray(tile, 0);
+    }
+
+    /** {@link #block8x8} over F32 rows of {@code rowBytes} at byte {@code a0} of {@code seg}, inputs at {@code xp[0 ..)}. */
+    private static void block8x8(MemorySegment seg, long a0, long rowBytes, int k, float[] xp, float[] tile) {
+        long a1 = a0 + rowBytes;
+        long a2 = a1 + rowBytes;
+        long a3 = a2 + rowBytes;
+        long a4 = a3 + rowBytes;
+        long a5 = a4 + rowBytes;
+        long a6 = a5 + rowBytes;
+        long a7 = a6 + rowBytes;
+        FloatVector c0 = FloatVector.zero(F8);
+        FloatVector c1 = FloatVector.zero(F8);
+        FloatVector c2 = FloatVector.zero(F8);
+        FloatVector c3 = FloatVector.zero(F8);
+        FloatVector c4 = FloatVector.zero(F8);
+        FloatVector c5 = FloatVector.zero(F8);
+        FloatVector c6 = FloatVector.zero(F8);
+        FloatVector c7 = FloatVector.zero(F8);
+        for (int kk = 0; kk < k; kk++) {
+            FloatVector u = FloatVector.fromArray(F8, xp, NARROW * kk);
+            long o = 4L * kk;
+            c0 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a0 + o)).fma(u, c0);
+            c1 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a1 + o)).fma(u, c1);
+            c2 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a2 + o)).fma(u, c2);
+            c3 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a3 + o)).fma(u, c3);
+            c4 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a4 + o)).fma(u, c4);
+            c5 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a5 + o)).fma(u, c5);
+            c6 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a6 + o)).fma(u, c6);
+            c7 = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a7 + o)).fma(u, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, 8);
+        c2.intoArray(tile, 16);
+        c3.intoArray(tile, 24);
+        c4.intoArray(tile, 32);
+        c5.intoArray(tile, 40);
+        c6.intoArray(tile, 48);
+        c7.intoArray(tile, 56);
+    }
+
+    /** {@link #block1x8} over the F32 row at byte {@code a0} of {@code seg}, inputs at {@code xp[0 ..)}. */
+    private static void block1x8(MemorySegment seg, long a0, int k, float[] xp, float[] tile) {
+        FloatVector c = FloatVector.zero(F8);
+        for (int kk = 0; kk < k; kk++) {
+            c = FloatVector.broadcast(F8, seg.get(Le.FLOAT, a0 + 4L * kk)).fma(FloatVector.fromArray(F8, xp, NARROW * kk), c);
         }
         c.intoArray(tile, 0);
     }
