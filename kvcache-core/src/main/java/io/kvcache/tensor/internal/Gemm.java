@@ -92,16 +92,17 @@ public final class Gemm {
 
     /**
      * Whether {@code n} separate matvecs beat the panel product: always for one vector (so that
-     * {@code matmul} of one vector is exactly {@code matvec}); for F32 below one full 4-vector tile,
-     * where copying the panel costs more than reading the weights twice (measured: 2 F32 vectors over
-     * 2048 x 768 took 1.5x two matvecs); and below 6 vectors when the matvecs are the integer kernels
+     * {@code matmul} of one vector is exactly {@code matvec}); for F32 below 4 vectors without the
+     * Vector API, where copying the panel costs more than reading the weights twice (with it, F32
+     * batches up to 8 are read in place in one pass: 2 and 3 concurrent F32 decodes went from 66 and
+     * 75 to 89 and 132 tokens/s); and below 6 vectors when the matvecs are the integer kernels
      * on quantized activations ({@code integerMatvecs}). Measured with the outer-product panel kernels
      * on bench-110m, concurrent decodes (aggregate tokens/s, medians of three rounds): 4 sequences ran
      * 192 (Q8_0) and 184 (Q4_0) as integer matvecs against 141 and 143 as a panel product, 5 ran 142
      * and 171 against 125 and 163, 6 about even, 8 ran 191 and 191 against 235 and 245.
      */
     public static boolean prefersMatvecs(WeightMatrix w, int n, boolean integerMatvecs) {
-        return n == 1 || (n < 4 && w.type() == GgmlType.F32) || (n < 6 && integerMatvecs);
+        return n == 1 || (n < 4 && w.type() == GgmlType.F32 && !VectorSupport.ENABLED) || (n < 6 && integerMatvecs);
     }
 
     /** Rows per panel for rows of {@code cols} floats: a multiple of {@link #ROW_GRAIN}, at least one grain. */
