@@ -115,24 +115,16 @@ class GenerateApiTest {
 
     @Test
     void eachGenerationFeedsTheStartersGenerationMeters() {
-        double completion = metric("kvcache.generation.tokens?tag=kind:completion");
-        double latencies = metric("kvcache.generation.token.latency");
-        double firstTokens = metric("kvcache.generation.time.to.first.token");
+        double completion = http.metric("kvcache.generation.tokens?tag=kind:completion");
+        double latencies = http.metric("kvcache.generation.token.latency");
+        double firstTokens = http.metric("kvcache.generation.time.to.first.token");
         generate(greedyBody(MAX_TOKENS));
-        assertThat(metric("kvcache.generation.tokens?tag=kind:completion")).isEqualTo(completion + MAX_TOKENS);
-        assertThat(metric("kvcache.generation.token.latency")).isEqualTo(latencies + MAX_TOKENS - 1);
-        assertThat(metric("kvcache.generation.time.to.first.token")).isEqualTo(firstTokens + 1);
+        assertThat(http.metric("kvcache.generation.tokens?tag=kind:completion")).isEqualTo(completion + MAX_TOKENS);
+        assertThat(http.metric("kvcache.generation.token.latency")).isEqualTo(latencies + MAX_TOKENS - 1);
+        assertThat(http.metric("kvcache.generation.time.to.first.token")).isEqualTo(firstTokens + 1);
     }
 
     /** The first measurement (a count) of a meter, 0 when it does not exist yet. */
-    double metric(String nameAndTags) {
-        var r = http.get("/actuator/metrics/" + nameAndTags);
-        if (r.statusCode() == 404) {
-            return 0;
-        }
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return TestHttp.JSON.readTree(r.body()).get("measurements").get(0).get("value").asDouble();
-    }
 
     @Test
     void eightParallelStreamsAllComplete() throws Exception {
@@ -157,7 +149,7 @@ class GenerateApiTest {
                 + "\"session_id\": \"" + id + "\"}");
         assertThat(first.done.get("session_id").asString()).isEqualTo(id);
         int firstTurnTokens = first.done.get("usage").get("prompt_tokens").asInt() + 8;
-        assertThat(sequences()).isEqualTo(1);
+        assertThat(http.sequences()).isEqualTo(1);
 
         Streamed second = generate("{\"prompt\": \" and then\", \"max_tokens\": 8, \"temperature\": 0, "
                 + "\"session_id\": \"" + id + "\"}");
@@ -183,7 +175,7 @@ class GenerateApiTest {
                 assertThat(e).isNotNull();
                 assertThat(e.name()).isNull();
             }
-            assertThat(sequences()).isEqualTo(1);
+            assertThat(http.sequences()).isEqualTo(1);
         }
         awaitNoSequences();
         await().atMost(Duration.ofSeconds(10)).until(() -> cancelledStreams() == cancelledBefore + 1);
@@ -210,16 +202,13 @@ class GenerateApiTest {
         }
     }
 
-    int sequences() {
-        return http.getJson("/actuator/kvcache").get("stats").get("sequences").asInt();
-    }
 
     void awaitNoSequences() {
-        await().atMost(Duration.ofSeconds(10)).until(() -> sequences() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> http.sequences() == 0);
     }
 
     double cancelledStreams() {
-        return metric("sample.streams?tag=outcome:cancelled");
+        return http.metric("sample.streams?tag=outcome:cancelled");
     }
 
     static List<Integer> toList(int[] ids) {

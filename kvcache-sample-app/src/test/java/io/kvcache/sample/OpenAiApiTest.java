@@ -195,7 +195,7 @@ class OpenAiApiTest {
 
     @Test
     void aClientThatDisconnectsFromANonStreamingRequestStopsItsGeneration() throws Exception {
-        double cancelledBefore = metric("sample.streams?tag=response:json&tag=outcome:cancelled");
+        double cancelledBefore = http.metric("sample.streams?tag=response:json&tag=outcome:cancelled");
         // Greedy stories260K does not end this prompt by itself within 2000 tokens, so only the
         // disconnect can end the generation as "cancelled".
         String body = "{\"prompt\": \"" + PROMPT + "\", \"max_tokens\": 2000, \"temperature\": 0}";
@@ -206,25 +206,14 @@ class OpenAiApiTest {
                     + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(bytes);
             out.flush();
-            await().atMost(Duration.ofSeconds(10)).until(() -> sequences() == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> http.sequences() == 1);
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> sequences() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> http.sequences() == 0);
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> metric("sample.streams?tag=response:json&tag=outcome:cancelled") == cancelledBefore + 1);
+                .until(() -> http.metric("sample.streams?tag=response:json&tag=outcome:cancelled") == cancelledBefore + 1);
     }
 
-    int sequences() {
-        return http.getJson("/actuator/kvcache").get("stats").get("sequences").asInt();
-    }
 
-    double metric(String nameAndTags) {
-        var r = http.get("/actuator/metrics/" + nameAndTags);
-        if (r.statusCode() == 404) {
-            return 0;
-        }
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return TestHttp.JSON.readTree(r.body()).get("measurements").get(0).get("value").asDouble();
-    }
 
     @Test
     void completionsAcceptTokenIds() {

@@ -44,6 +44,23 @@ final class TestHttp {
         return JSON.readTree(r.body());
     }
 
+    /** The first measurement of an actuator metric ({@code name?tag=k:v&...}); 0 when it is not registered yet. */
+    double metric(String nameAndTags) {
+        HttpResponse<String> r = get("/actuator/metrics/" + nameAndTags);
+        if (r.statusCode() == 404) {
+            return 0;
+        }
+        if (r.statusCode() != 200) {
+            throw new AssertionError("GET /actuator/metrics/" + nameAndTags + " -> " + r.statusCode() + ": " + r.body());
+        }
+        return JSON.readTree(r.body()).get("measurements").get(0).get("value").asDouble();
+    }
+
+    /** The cache's open sequences, from the {@code kvcache} actuator endpoint. */
+    int sequences() {
+        return getJson("/actuator/kvcache").get("stats").get("sequences").asInt();
+    }
+
     HttpResponse<String> post(String path, String json) {
         return send(HttpRequest.newBuilder(URI.create(base + path))
                 .header("Content-Type", "application/json")
