@@ -257,7 +257,12 @@ public final class GemmKernels {
         c.intoArray(tile, 0);
     }
 
-    /** {@link #block8x8} over F32 rows of {@code rowBytes} at byte {@code a0} of {@code seg}, inputs at {@code xp[0 ..)}. */
+    /**
+     * {@link #block8x8} over F32 rows of {@code rowBytes} at byte {@code a0} of {@code seg}, inputs at
+     * {@code xp[0 ..)}. Written out again rather than shared with the array form: no vector may
+     * cross a method boundary here, and one kernel over panels wrapped as heap segments would make
+     * every segment access in it polymorphic (heap and mapped), which C2 compiles as calls.
+     */
     private static void block8x8(MemorySegment seg, long a0, long rowBytes, int k, float[] xp, float[] tile) {
         long a1 = a0 + rowBytes;
         long a2 = a1 + rowBytes;
