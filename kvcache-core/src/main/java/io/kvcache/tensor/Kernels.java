@@ -188,9 +188,10 @@ public final class Kernels {
      * floats (vector {@code i} at {@code i * rows}). Each thread takes a contiguous range of rows,
      * dequantizes it a panel at a time (once per call, whatever the type) and runs the whole batch
      * over the panel with a register-blocked kernel, so the weights are read and dequantized once
-     * per batch. {@code n == 1} is exactly {@link #matvec} (as are F32 batches below 4 vectors, where
-     * separate matvecs measure faster, and batches below 6 vectors with quantized activations, which
-     * then run the integer matvec kernels). For Q8_0 and Q4_0 weights the inputs are first rounded to
+     * per batch. {@code n == 1} is exactly {@link #matvec} (as are batches below 6 vectors with
+     * quantized activations, which then run the integer matvec kernels, and, without the Vector API,
+     * F32 batches below 4 vectors, where separate matvecs measure faster). F32 batches of up to 8
+     * vectors read the weights in place instead of through a panel. For Q8_0 and Q4_0 weights the inputs are first rounded to
      * Q8_0 (see {@link #quantizeActivations}) into a per-thread scratch; {@code xs} is not modified.
      * Allocates nothing in steady state.
      *

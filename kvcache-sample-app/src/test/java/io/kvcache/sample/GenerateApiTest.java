@@ -124,8 +124,6 @@ class GenerateApiTest {
         assertThat(http.metric("kvcache.generation.time.to.first.token")).isEqualTo(firstTokens + 1);
     }
 
-    /** The first measurement (a count) of a meter, 0 when it does not exist yet. */
-
     @Test
     void eightParallelStreamsAllComplete() throws Exception {
         try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
@@ -201,7 +199,6 @@ class GenerateApiTest {
             throw new AssertionError("the stream ended without a done event");
         }
     }
-
 
     void awaitNoSequences() {
         await().atMost(Duration.ofSeconds(10)).until(() -> http.sequences() == 0);

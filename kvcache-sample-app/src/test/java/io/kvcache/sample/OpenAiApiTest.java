@@ -213,8 +213,6 @@ class OpenAiApiTest {
                 .until(() -> http.metric("sample.streams?tag=response:json&tag=outcome:cancelled") == cancelledBefore + 1);
     }
 
-
-
     @Test
     void completionsAcceptTokenIds() {
         int[] ids = engine.tokenizer().encode(PROMPT, true, false);

@@ -22,8 +22,8 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter
  * Opens {@link GenerationStream}s with the app's settings and counts them: meter
  * {@code sample.streams} (tags {@code api}; {@code response}: {@code stream} for Server-Sent
  * Events, {@code json} for a non-streaming {@link JsonResponseFormat}; {@code outcome}: completed,
- * cancelled, failed, refused) and gauge {@code sample.streams.active}; feeds finished generations to the starter's
- * {@code kvcache.generation.*} meters. Thread-safe.
+ * cancelled, failed, refused) and gauge {@code sample.streams.active}; feeds finished generations
+ * to the starter's {@code kvcache.generation.*} meters. Thread-safe.
  */
 @Component
 public class GenerationStreams {

@@ -52,16 +52,12 @@ public final class JsonResponseFormat<T> implements StreamFormat {
 
     @Override
     public String token(TokenEvent token) {
+        // The first token's space sends the status and headers; later ones probe the connection.
         long now = clock.getAsLong();
-        if (!started) {
-            // The first token sends the status and headers (nothing to probe yet).
-            started = true;
-            lastWrite = now;
-            return " ";
-        }
-        if (now - lastWrite < probeNanos) {
+        if (started && now - lastWrite < probeNanos) {
             return "";
         }
+        started = true;
         lastWrite = now;
         return " ";
     }

@@ -9,9 +9,8 @@ import org.springframework.http.MediaType;
 /**
  * How one API writes a generation, usually as Server-Sent Events: the text for each token, for the
  * result and for a failure after streaming began, and the response's media type. An empty string
- * sends nothing. An instance
- * serves one stream and is called by one thread at a time, so it may keep state (e.g. whether the
- * first chunk went out); not thread-safe.
+ * sends nothing. An instance serves one stream and is called by one thread at a time, so it may
+ * keep state (e.g. whether the first chunk went out); not thread-safe.
  */
 public interface StreamFormat {
     MediaType EVENT_STREAM = new MediaType("text", "event-stream", StandardCharsets.UTF_8);
