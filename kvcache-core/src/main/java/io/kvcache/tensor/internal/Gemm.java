@@ -16,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  * instead of once per vector. The inputs are packed for those kernels once per call, by the
  * calling thread, before the rows are split. F32 weights with a batch of one narrow tile (up to 8
  * inputs, e.g. concurrent decoding) skip the panel and are read in place
- * ({@link GemmKernels#f32InPlace}): 8 concurrent F32 decodes went from 230 to 318 tokens/s.
+ * ({@link GemmKernels#f32InPlace}); see the README's Performance section for what that bought.
  *
  * <p>Steady state allocates nothing: the panel and packed-input scratch are per-thread arrays
  * grown on demand, and the pool task is a per-calling-thread object reused across calls.
@@ -94,8 +94,8 @@ public final class Gemm {
      * Whether {@code n} separate matvecs beat the panel product: always for one vector (so that
      * {@code matmul} of one vector is exactly {@code matvec}); for F32 below 4 vectors without the
      * Vector API, where copying the panel costs more than reading the weights twice (with it, F32
-     * batches up to 8 are read in place in one pass: 2 and 3 concurrent F32 decodes went from 66 and
-     * 75 to 89 and 132 tokens/s); and below 6 vectors when the matvecs are the integer kernels
+     * batches up to 8 are read in place in one pass, which measured faster than separate matvecs
+     * for 2 and 3 concurrent F32 decodes); and below 6 vectors when the matvecs are the integer kernels
      * on quantized activations ({@code integerMatvecs}). Measured with the outer-product panel kernels
      * on bench-110m, concurrent decodes (aggregate tokens/s, medians of three rounds): 4 sequences ran
      * 192 (Q8_0) and 184 (Q4_0) as integer matvecs against 141 and 143 as a panel product, 5 ran 142
