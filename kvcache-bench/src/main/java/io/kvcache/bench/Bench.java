@@ -33,6 +33,7 @@ import picocli.CommandLine.Option;
 public final class Bench implements Callable<Integer> {
     static final String[] THROUGHPUT_TESTS = {"pp128", "pp512", "tg128", "tg128@d512", "tg128@d1024"};
     static final int DECODE_STEPS = 128;
+    static final String JLAMA_VERSION = "0.8.4";
     static final int SHORT_PROMPT = 8;
     /** Different questions after a shared 1000-token prefix: each starts with another token, so a hit reuses only the prefix. */
     static final String[] QUESTIONS = {" Once upon a time there was a little dog.", " What did the little dog find?",
@@ -70,6 +71,9 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--skip-llama-cpp", description = "measure kvcache only")
     boolean skipLlamaCpp;
 
+    @Option(names = "--skip-jlama", description = "do not measure Jlama")
+    boolean skipJlama;
+
     @Option(names = "--skip-cache-benchmarks", description = "skip recompute, prefix-cache, concurrency and KV-size measurements")
     boolean skipCacheBenchmarks;
 
@@ -78,9 +82,13 @@ public final class Bench implements Callable<Integer> {
             + " models before slows the next one down (measured: Q4_0 decode 54-121 tokens/s after Q8_0, 160-169 alone)")
     boolean sameJvm;
 
-    /** Set in the JVM that measures one model for a parent run: no Jlama line, no table on standard output. */
+    /** Set in the JVM that measures one model for a parent run: no table on standard output. */
     @Option(names = "--child", hidden = true)
     boolean child;
+
+    /** With {@code --child}: measure Jlama only (a JVM of its own, as each engine gets). */
+    @Option(names = "--jlama-only", hidden = true)
+    boolean jlamaOnly;
 
     private final List<BenchRecord> records = new ArrayList<>();
     private final Map<String, String> environment = new LinkedHashMap<>();
@@ -101,10 +109,11 @@ public final class Bench implements Callable<Integer> {
      * than the following runs), a JVM start-up cost rather than decoding speed.
      */
     record Plan(int promptReps, int decodeRuns, int warmUpSteps, int recomputeSteps, int prefixHitReps,
-                int concurrentTokens, int[] concurrency, int kvTypeDecodeSteps) {
+                int concurrentTokens, int[] concurrency, int kvTypeDecodeSteps, int jlamaRuns) {
         static Plan of(boolean quick) {
-            return quick ? new Plan(3, 3, 128, 1, 3, 64, new int[] {1, 2, 4, 8}, 48)
-                    : new Plan(5, 3, 128, 2, 5, 128, new int[] {1, 2, 4, 8}, 128);
+            // Jlama runs about a tenth as fast: one run of each test keeps --quick under 10 minutes.
+            return quick ? new Plan(3, 3, 128, 1, 3, 64, new int[] {1, 2, 4, 8}, 48, 1)
+                    : new Plan(5, 3, 128, 2, 5, 128, new int[] {1, 2, 4, 8}, 128, 3);
         }
     }
 
@@ -132,7 +141,9 @@ public final class Bench implements Callable<Integer> {
                 if (prepareOnly) {
                     continue;
                 }
-                if (sameJvm || child) {
+                if (jlamaOnly) {
+                    measureJlama(model, file, plan);
+                } else if (sameJvm || child) {
                     measureKvcache(model, file, plan);
                     if (skipLlamaCpp) {
                         records.add(BenchRecord.failure(BenchRecord.LLAMA_CPP, model.name(), "*",
@@ -140,8 +151,15 @@ public final class Bench implements Callable<Integer> {
                     } else {
                         measureLlamaCpp(model, file, plan);
                     }
+                    if (sameJvm && !skipJlama) {
+                        measureJlama(model, file, plan);
+                    }
                 } else {
-                    records.addAll(ModelProcess.measure(model.name(), childArguments(model.name()), out));
+                    records.addAll(ModelProcess.measure(BenchRecord.KVCACHE, model.name(), model.name(),
+                            childArguments(model.name()), out));
+                    if (!skipJlama) {
+                        records.addAll(jlamaInChild(model));
+                    }
                 }
                 writeResults(start);
             }
@@ -149,8 +167,6 @@ public final class Bench implements Callable<Integer> {
         if (prepareOnly || child) {
             return 0;
         }
-        records.add(BenchRecord.failure(BenchRecord.JLAMA, "*", "*", "not comparable: Jlama (jlama-core 0.8.4) loads"
-                + " safetensors only, not GGUF, so it cannot run the same file; not measured"));
         writeResults(start);
         System.out.println(Files.readString(out.resolve(ResultWriter.MARKDOWN)));
         log("done in %.0f s; results in %s", seconds(start), out.toAbsolutePath());
@@ -173,7 +189,66 @@ public final class Bench implements Callable<Integer> {
         if (skipCacheBenchmarks) {
             args.add("--skip-cache-benchmarks");
         }
+        if (skipJlama) {
+            args.add("--skip-jlama");
+        }
         return args;
+    }
+
+    /** Jlama on {@code model} in a JVM of its own, or why it cannot run it. */
+    private List<BenchRecord> jlamaInChild(BenchModel model) {
+        if (JlamaModelFiles.jlamaType(model.type()).isEmpty()) {
+            return List.of(jlamaNotComparable(model));
+        }
+        List<String> args = new ArrayList<>(childArguments(model.name()));
+        args.add("--jlama-only");
+        return ModelProcess.measure(BenchRecord.JLAMA, model.name(), model.name() + "-jlama", args, out);
+    }
+
+    private static BenchRecord jlamaNotComparable(BenchModel model) {
+        return BenchRecord.failure(BenchRecord.JLAMA, model.name(), "*", "not comparable: Jlama (jlama-core "
+                + JLAMA_VERSION + ") has no kernels for " + model.type() + " weights (its products take F32, BF16 or"
+                + " its own Q4)");
+    }
+
+    private void measureJlama(BenchModel model, Path gguf, Plan plan) {
+        String name = model.name();
+        if (JlamaModelFiles.jlamaType(model.type()).isEmpty()) {
+            records.add(jlamaNotComparable(model));
+            return;
+        }
+        try {
+            long t0 = System.nanoTime();
+            log("jlama %s: writing or checking its copy of the weights", name);
+            Path dir = JlamaModelFiles.ensure(gguf, model.type());
+            log("jlama %s: ready in %.1f s; loading", name, seconds(t0));
+            try (JlamaRunner runner = JlamaRunner.load(dir, threads); GgufFile file = GgufFile.open(gguf)) {
+                Tokenizer tok = Tokenizer.fromGguf(file.metadata());
+                runner.decode(Prompts.ofLength(tok, 32).ids(), plan.warmUpSteps()); // JIT warm-up, as for kvcache
+                for (String test : THROUGHPUT_TESTS) {
+                    records.add(measure(BenchRecord.JLAMA, name, test, () -> jlamaTest(runner, tok, test, plan)));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            log("jlama %s: failed: %s", name, e);
+            records.add(BenchRecord.failure(BenchRecord.JLAMA, name, "*", describe(e)));
+        }
+    }
+
+    private BenchRecord jlamaTest(JlamaRunner runner, Tokenizer tok, String test, Plan plan) {
+        if (test.startsWith("pp")) {
+            int n = Integer.parseInt(test.substring(2));
+            double tps = runner.promptThroughput(Prompts.ofLength(tok, n).ids(), plan.jlamaRuns());
+            return BenchRecord.throughput(BenchRecord.JLAMA, "", test, tps).with("reps", plan.jlamaRuns());
+        }
+        int depth = depthOf(test);
+        int[] prompt = Prompts.ofLength(tok, depth).ids();
+        double[] rates = new double[plan.jlamaRuns()];
+        for (int i = 0; i < rates.length; i++) {
+            rates[i] = runner.decode(prompt, DECODE_STEPS);
+        }
+        return BenchRecord.throughput(BenchRecord.JLAMA, "", test, Stats.median(rates)).with("runs", rates.length)
+                .with("prompt_tokens", depth);
     }
 
     List<BenchModel> models() {
@@ -364,6 +439,9 @@ public final class Bench implements Callable<Integer> {
         environment.put("llama.cpp", "de.kherud:llama 4.1.0 (JNI, its bundled llama.cpp; build and CPU features in"
                 + " bench.log), batch " + batch + ", greedy; pp = one request with n_predict 1, prompt cache off;"
                 + " tg = time(n_predict 129) - time(n_predict 1), prompt cached");
+        environment.put("jlama", skipJlama ? "skipped (--skip-jlama)" : "jlama-core " + JLAMA_VERSION + " (Vector API,"
+                + " no native code), the same weights written as safetensors (Q4_0 requantized by Jlama to its Q4;"
+                + " output projection F32, as its loader keeps it), F32 working memory, greedy; a JVM of its own");
         environment.put("JVMs", sameJvm ? "every model in one JVM (--same-jvm)"
                 : "each model in a JVM of its own (what the JIT compiled for one model slows the next)");
         environment.put("load average at start", loadAverage());

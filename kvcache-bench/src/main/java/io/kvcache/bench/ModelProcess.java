@@ -28,11 +28,12 @@ final class ModelProcess {
     }
 
     /**
-     * The records of {@code model} measured by a child JVM with {@code arguments}, writing into a
-     * directory under {@code out}; a failure record when the child fails.
+     * The records of {@code model} measured by a child JVM with {@code arguments}, writing into
+     * {@code per-model/<directory>} under {@code out}; a failure record of {@code engine} when the
+     * child fails.
      */
-    static List<BenchRecord> measure(String model, List<String> arguments, Path out) {
-        Path dir = out.resolve("per-model").resolve(model);
+    static List<BenchRecord> measure(String engine, String model, String directory, List<String> arguments, Path out) {
+        Path dir = out.resolve("per-model").resolve(directory);
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin",
                 "java").toString()));
@@ -50,12 +51,12 @@ final class ModelProcess {
             int exit = process.waitFor();
             Path json = dir.resolve(ResultWriter.JSON);
             if (exit != 0 || !Files.exists(json)) {
-                return List.of(BenchRecord.failure(BenchRecord.KVCACHE, model, "*",
+                return List.of(BenchRecord.failure(engine, model, "*",
                         "the JVM measuring this model exited with " + exit + "; its log is in bench.log"));
             }
             return read(Files.readString(json));
         } catch (IOException e) {
-            return List.of(BenchRecord.failure(BenchRecord.KVCACHE, model, "*",
+            return List.of(BenchRecord.failure(engine, model, "*",
                     "cannot run a JVM for this model: " + e.getMessage()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -63,12 +64,13 @@ final class ModelProcess {
         }
     }
 
-    /** Records from {@code results.json} text; the ratios to llama.cpp are dropped (the merged results recompute them). */
+    /** Records from {@code results.json} text; the ratios to the peers are dropped (the merged results recompute them). */
     static List<BenchRecord> read(String json) {
         List<Map<String, Object>> list = MAPPER.readValue(json, new TypeReference<List<Map<String, Object>>>() { });
         List<BenchRecord> records = new ArrayList<>(list.size());
         for (Map<String, Object> m : list) {
             m.remove(Results.RATIO);
+            m.remove(Results.RATIO_JLAMA);
             records.add(BenchRecord.fromJson(m));
         }
         return records;

@@ -88,6 +88,7 @@ public final class ResultWriter {
                             ? format(n.doubleValue() / 1024) : "-")
                     .append(" |\n");
         }
+        appendJlamaTable(md, records);
         md.append("\n## Cache and serving benchmarks (kvcache)\n\n");
         md.append("| model | test | result | target | met | notes |\n|---|---|---:|---:|:---:|---|\n");
         for (BenchRecord r : records) {
@@ -108,6 +109,31 @@ public final class ResultWriter {
             }
         }
         return md.toString();
+    }
+
+    /** kvcache against Jlama, for the models Jlama ran; nothing when it ran none. */
+    private static void appendJlamaTable(StringBuilder md, List<BenchRecord> records) {
+        Map<String, BenchRecord> jlama = new LinkedHashMap<>();
+        for (BenchRecord r : records) {
+            if (r.engine().equals(BenchRecord.JLAMA) && r.tokensPerSecond() != null) {
+                jlama.put(Results.key(r), r);
+            }
+        }
+        if (jlama.isEmpty()) {
+            return;
+        }
+        md.append("\n## Throughput against Jlama (tokens/s, same weights, same threads, same run)\n\n");
+        md.append("| model | test | kvcache | Jlama | kvcache / Jlama |\n|---|---|---:|---:|---:|\n");
+        for (BenchRecord r : records) {
+            BenchRecord ref = jlama.get(Results.key(r));
+            if (!r.engine().equals(BenchRecord.KVCACHE) || ref == null) {
+                continue;
+            }
+            Object ratio = r.extras().get(Results.RATIO_JLAMA);
+            md.append("| ").append(r.model()).append(" | ").append(r.test()).append(" | ").append(figure(r))
+                    .append(" | ").append(figure(ref)).append(" | ")
+                    .append(ratio == null ? "-" : format((Number) ratio) + "x").append(" |\n");
+        }
     }
 
     private static boolean isThroughputTestOrEngine(BenchRecord r) {

@@ -23,6 +23,8 @@ public final class Results {
     public static final double PP512_TARGET = 0.8;
     /** Extra key of the ratio of kvcache to llama.cpp. */
     public static final String RATIO = "ratio_to_llama_cpp";
+    /** Extra key of the ratio of kvcache to Jlama (no target: Jlama is a reference point, not a goal). */
+    public static final String RATIO_JLAMA = "ratio_to_jlama";
 
     private Results() {
     }
@@ -40,24 +42,38 @@ public final class Results {
 
     /**
      * A copy of {@code records} in which every kvcache throughput record that has a llama.cpp
-     * counterpart (same model and test) carries {@value #RATIO} and its target.
+     * counterpart (same model and test) carries {@value #RATIO} and its target, and one with a
+     * Jlama counterpart {@value #RATIO_JLAMA}.
      */
     public static List<BenchRecord> withRatios(List<BenchRecord> records) {
-        Map<String, Double> llama = new HashMap<>();
-        for (BenchRecord r : records) {
-            if (r.engine().equals(BenchRecord.LLAMA_CPP) && r.tokensPerSecond() != null && r.tokensPerSecond() > 0) {
-                llama.put(key(r), r.tokensPerSecond());
-            }
-        }
+        Map<String, Double> llama = throughputs(records, BenchRecord.LLAMA_CPP);
+        Map<String, Double> jlama = throughputs(records, BenchRecord.JLAMA);
         List<BenchRecord> out = new ArrayList<>(records.size());
         for (BenchRecord r : records) {
-            Double reference = llama.get(key(r));
-            if (r.engine().equals(BenchRecord.KVCACHE) && r.tokensPerSecond() != null && reference != null) {
-                r = r.with(RATIO, round(r.tokensPerSecond() / reference, 3)).withTarget(targetRatio(r.model(), r.test()));
+            if (r.engine().equals(BenchRecord.KVCACHE) && r.tokensPerSecond() != null) {
+                Double reference = llama.get(key(r));
+                if (reference != null) {
+                    r = r.with(RATIO, round(r.tokensPerSecond() / reference, 3))
+                            .withTarget(targetRatio(r.model(), r.test()));
+                }
+                Double jlamaReference = jlama.get(key(r));
+                if (jlamaReference != null) {
+                    r = r.with(RATIO_JLAMA, round(r.tokensPerSecond() / jlamaReference, 3));
+                }
             }
             out.add(r);
         }
         return out;
+    }
+
+    private static Map<String, Double> throughputs(List<BenchRecord> records, String engine) {
+        Map<String, Double> byKey = new HashMap<>();
+        for (BenchRecord r : records) {
+            if (r.engine().equals(engine) && r.tokensPerSecond() != null && r.tokensPerSecond() > 0) {
+                byKey.put(key(r), r.tokensPerSecond());
+            }
+        }
+        return byKey;
     }
 
     /** Whether a record reaches its target: its ratio to llama.cpp, or its value; null when it has no target. */

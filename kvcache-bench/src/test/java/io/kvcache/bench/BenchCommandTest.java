@@ -42,6 +42,9 @@ class BenchCommandTest {
         assertEquals(List.of("bench-110m-q4_0"), child.onlyModels);
         assertEquals(parent.cacheModel, child.cacheModel);
         assertTrue(parse("--same-jvm").sameJvm);
+        assertFalse(child.skipJlama);
+        assertFalse(child.jlamaOnly);
+        assertTrue(parse(parse("--skip-jlama").childArguments("m").toArray(String[]::new)).skipJlama);
     }
 
     @Test

@@ -31,7 +31,8 @@ class ResultWriterTest {
                 BenchRecord.failure(BenchRecord.LLAMA_CPP, Q8, "pp512", "LlamaException: boom | bad"),
                 BenchRecord.figure(BenchRecord.KVCACHE, Q8, "cache_speedup@d1024", 75.0, "x", 50.0),
                 BenchRecord.figure(BenchRecord.KVCACHE, Q8, "prefix_hit_ttft_speedup@1000", 12.0, "x", 20.0),
-                BenchRecord.failure(BenchRecord.JLAMA, "*", "*", "not comparable: loads safetensors only"));
+                BenchRecord.failure(BenchRecord.JLAMA, Q8, "*", "not comparable: no Q8_0 kernels"),
+                BenchRecord.throughput(BenchRecord.JLAMA, F32, "tg128", 5.0));
     }
 
     /** A child JVM's results.json reads back as the records it wrote, ratios left for the merged run. */
@@ -50,6 +51,7 @@ class ResultWriterTest {
             assertEquals(expected.unit(), got.unit());
             assertEquals(expected.error(), got.error());
             assertFalse(got.extras().containsKey(Results.RATIO), got.toString());
+            assertFalse(got.extras().containsKey(Results.RATIO_JLAMA), got.toString());
         }
         assertEquals(2048L, ((Number) read.get(0).extras().get("alloc_bytes_per_token")).longValue());
         assertEquals(50.0, read.get(6).target());
@@ -68,6 +70,8 @@ class ResultWriterTest {
         assertEquals(0.95, f32.extras().get(Results.RATIO));
         assertEquals(Results.DECODE_TARGET_F32, f32.target());
         assertEquals(Boolean.TRUE, Results.meetsTarget(f32));
+        assertEquals(1.9, f32.extras().get(Results.RATIO_JLAMA), "kvcache 9.5 against Jlama 5.0");
+        assertFalse(q8.extras().containsKey(Results.RATIO_JLAMA), "Jlama did not run Q8_0");
         // llama.cpp failed on pp512: no ratio, no verdict.
         BenchRecord pp = rated.get(4);
         assertFalse(pp.extras().containsKey(Results.RATIO));
@@ -103,7 +107,10 @@ class ResultWriterTest {
         assertTrue(md.contains("| bench-110m-f32 | tg128 | 9.50 | 10.0 | 0.95x | >= 0.90x | yes | - |"), md);
         assertTrue(md.contains("| bench-110m-q8_0 | pp512 | 100 | error | - | >= 0.80x | - | - |"), md);
         assertTrue(md.contains("| bench-110m-q8_0 | cache_speedup@d1024 | 75.0x | >= 50.0x | yes |"), md);
-        assertTrue(md.contains("- jlama, *, *: not comparable: loads safetensors only"), md);
+        assertTrue(md.contains("- jlama, bench-110m-q8_0, *: not comparable: no Q8_0 kernels"), md);
+        assertTrue(md.contains("## Throughput against Jlama"), md);
+        assertTrue(md.contains("| bench-110m-f32 | tg128 | 9.50 | 5.00 | 1.90x |"), md);
+        assertFalse(md.contains("| bench-110m-q8_0 | tg128 | 20.0 | -"), "only models Jlama ran: " + md);
 
         byte[] png = Files.readAllBytes(dir.resolve(ResultWriter.CHART));
         assertEquals((byte) 0x89, png[0]);
