@@ -67,9 +67,7 @@ final class JlamaRunner implements AutoCloseable {
      */
     double decode(int[] prompt, int steps) {
         try (KvBufferCache.KvBuffer kv = cache.getEphemeralKvBuffer()) {
-            AbstractTensor last = model.batchForward(prompt, 0, kv);
-            int next = nextToken(last.slice(last.shape().first() - 1));
-            last.close();
+            int next = prefill(prompt, kv);
             long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) {
                 AbstractTensor out = model.forward(next, prompt.length + i, kv, Optional.empty());
@@ -84,9 +82,7 @@ final class JlamaRunner implements AutoCloseable {
     int[] greedy(int[] prompt, int count) {
         int[] out = new int[count];
         try (KvBufferCache.KvBuffer kv = cache.getEphemeralKvBuffer()) {
-            AbstractTensor last = model.batchForward(prompt, 0, kv);
-            int next = nextToken(last.slice(last.shape().first() - 1));
-            last.close();
+            int next = prefill(prompt, kv);
             for (int i = 0; i < count; i++) {
                 out[i] = next;
                 if (i + 1 < count) {
@@ -97,6 +93,14 @@ final class JlamaRunner implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** Feeds {@code prompt} into {@code kv} in one batched pass; returns the greedy next token. */
+    private int prefill(int[] prompt, KvBufferCache.KvBuffer kv) {
+        AbstractTensor last = model.batchForward(prompt, 0, kv);
+        int next = nextToken(last.slice(last.shape().first() - 1));
+        last.close();
+        return next;
     }
 
     /** Temperature 0: Jlama's sampler takes the argmax and ignores the uniform sample. */
