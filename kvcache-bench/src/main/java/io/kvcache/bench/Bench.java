@@ -441,7 +441,8 @@ public final class Bench implements Callable<Integer> {
                 + " tg = time(n_predict 129) - time(n_predict 1), prompt cached");
         environment.put("jlama", skipJlama ? "skipped (--skip-jlama)" : "jlama-core " + JLAMA_VERSION + " (Vector API,"
                 + " no native code), the same weights written as safetensors (Q4_0 requantized by Jlama to its Q4;"
-                + " output projection F32, as its loader keeps it), F32 working memory, greedy; a JVM of its own");
+                + " output projection F32, as its loader keeps it), F32 working memory, greedy; "
+                + (sameJvm ? "in the same JVM as the others (--same-jvm)" : "a JVM of its own"));
         environment.put("JVMs", sameJvm ? "every model in one JVM (--same-jvm)"
                 : "each model in a JVM of its own (what the JIT compiled for one model slows the next)");
         environment.put("load average at start", loadAverage());
