@@ -1,9 +1,7 @@
 package io.kvcache.cache;
 
 import io.kvcache.cache.internal.BlockPool;
-import io.kvcache.cache.internal.BlockTableAudit;
 import io.kvcache.cache.internal.PagedAttention;
-import io.kvcache.cache.internal.PrefixHash;
 import io.kvcache.cache.internal.UseGuard;
 import java.time.Duration;
 import java.util.Arrays;
@@ -11,8 +9,8 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The {@link KvSequence} of a {@link KvCache}: a block table indexed by {@code position / blockSize}
- * ({@code -1} where no block is held: not yet reserved, or dropped by the sliding window).
+ * The {@link KvSequence} of a {@link KvCache}: its tokens, its length and reserved range, and a
+ * {@link BlockTable} of the blocks that hold their K/V.
  *
  * <p>Metadata changes happen under the cache lock (other threads read it for statistics and may
  * preempt the sequence); K/V bytes are written and read without it. The {@link #guard} detects
@@ -30,15 +28,12 @@ final class PagedSequence implements KvSequence {
     private final int headDim;
     private final UseGuard guard = new UseGuard();
 
-    private int[] table;
-    private long[] chainHash;
+    private final BlockTable blocks;
     private int[] tokens = new int[64];
     /** Blocks taken by one reserve before they are installed; reused so a decode step allocates nothing. Guarded by the cache lock. */
     private int[] freshBlocks = new int[4];
     private int length;
     private int reservedEnd;
-    private int hashedBlocks;
-    private int dropScan;
     /** Written by a preempting thread under the lock and the guard; volatile for {@link #isPreempted()}. */
     private volatile boolean preempted;
     /** Whether the owner has been told of the current preemption; only then may reserve() resume. */
@@ -55,9 +50,7 @@ final class PagedSequence implements KvSequence {
         this.id = id;
         this.blockSize = spec.blockSize();
         this.headDim = spec.headDim();
-        this.table = new int[Math.min(16, spec.blocksFor(spec.contextLength()))];
-        Arrays.fill(table, -1);
-        this.chainHash = new long[table.length];
+        this.blocks = new BlockTable(cache);
     }
 
     // ---------------------------------------------------------------- guard
@@ -211,19 +204,14 @@ final class PagedSequence implements KvSequence {
             resume();
             return;
         }
-        ensureTableCapacity(spec.blocksFor((int) newEnd));
+        blocks.ensureCapacity(spec.blocksFor((int) newEnd));
         int first = length / blockSize;
         int last = (int) ((newEnd - 1) / blockSize);
-        int needed = 0;
-        for (int idx = first; idx <= last; idx++) {
-            if (table[idx] < 0 || pool.refCount(table[idx]) > 1) {
-                needed++;
-            }
-        }
-        if (needed + heldBlocksLocked() > pool.maxBlocks()) {
+        int needed = blocks.blocksToWrite(first, last);
+        int total = needed + blocks.heldBlocks(reservedEnd);
+        if (total > pool.maxBlocks()) {
             // Checked first so that no other sequence is preempted in vain.
-            throw cache.cacheFull("sequence " + id + " would need " + (needed + heldBlocksLocked())
-                    + " blocks, more than the whole budget");
+            throw cache.cacheFull("sequence " + id + " would need " + total + " blocks, more than the whole budget");
         }
         // Phase 1: get every block first, so a failure leaves the sequence untouched.
         if (freshBlocks.length < needed) {
@@ -242,24 +230,8 @@ final class PagedSequence implements KvSequence {
             }
             throw e;
         }
-        // Phase 2: install them; a preemption in phase 1 may have made a shared block exclusive.
-        int used = 0;
-        for (int idx = first; idx <= last; idx++) {
-            int block = table[idx];
-            if (block < 0) {
-                table[idx] = fresh[used++];
-            } else if (pool.refCount(block) > 1) {
-                int copy = fresh[used++];
-                pool.copy(block, copy);
-                pool.release(block);
-                table[idx] = copy;
-            } else if (pool.isIndexed(block)) {
-                pool.unindex(block); // about to be overwritten: must no longer match its old prefix
-            }
-        }
-        while (used < got) {
-            pool.release(fresh[used++]);
-        }
+        // Phase 2: install them.
+        blocks.prepareWrite(first, last, fresh, got);
         reservedEnd = (int) newEnd;
         resume();
     }
@@ -268,17 +240,6 @@ final class PagedSequence implements KvSequence {
     private void resume() {
         preempted = false;
         history = null;
-    }
-
-    /** Block tables grow on demand so long context lengths cost nothing until used. */
-    private void ensureTableCapacity(int blocks) {
-        if (table.length < blocks) {
-            int grown = (int) Math.min(spec.blocksFor(spec.contextLength()), Math.max(blocks, 2L * table.length));
-            int old = table.length;
-            table = Arrays.copyOf(table, grown);
-            Arrays.fill(table, old, grown, -1);
-            chainHash = Arrays.copyOf(chainHash, grown);
-        }
     }
 
     @Override
@@ -295,7 +256,7 @@ final class PagedSequence implements KvSequence {
             int kvDim = spec.kvDim();
             Objects.checkFromIndexSize(kOffset, kvDim, k.length);
             Objects.checkFromIndexSize(vOffset, kvDim, v.length);
-            attention.writeRow(table[position / blockSize], layer, position % blockSize, k, kOffset, v, vOffset);
+            attention.writeRow(blocks.block(position / blockSize), layer, position % blockSize, k, kOffset, v, vOffset);
         } finally {
             endWrite();
         }
@@ -337,9 +298,9 @@ final class PagedSequence implements KvSequence {
                 }
                 length += n;
                 if (cache.prefixCaching) {
-                    indexFullBlocksLocked();
+                    blocks.indexFullBlocks(tokens, length);
                 }
-                dropOutOfWindowLocked();
+                blocks.dropOutOfWindow(length);
             } finally {
                 cache.lock.unlock();
             }
@@ -348,72 +309,16 @@ final class PagedSequence implements KvSequence {
         }
     }
 
-    /** Extends the hash chain over newly full blocks whose ids are all known, indexing each block. */
-    private void indexFullBlocksLocked() {
-        while ((hashedBlocks + 1) * blockSize <= length) {
-            int from = hashedBlocks * blockSize;
-            for (int i = from; i < from + blockSize; i++) {
-                if (tokens[i] < 0) {
-                    return; // unknown id: this block and every later one cannot be named
-                }
-            }
-            long parent = hashedBlocks == 0 ? PrefixHash.ROOT : chainHash[hashedBlocks - 1];
-            long hash = cache.chainHash(parent, tokens, from);
-            chainHash[hashedBlocks] = hash;
-            int block = table[hashedBlocks];
-            if (block >= 0) {
-                pool.register(block, hash, parent, tokens, from);
-            }
-            hashedBlocks++;
-        }
-    }
-
-    /** Frees blocks that no future query can see: wholly before {@code length-window+1}, holding no sink. */
-    private void dropOutOfWindowLocked() {
-        int window = cache.window;
-        if (window == 0) {
-            return;
-        }
-        long keepFrom = (long) length - window + 1;
-        int idx = Math.max(dropScan, (cache.sinkTokens + blockSize - 1) / blockSize);
-        for (; (long) (idx + 1) * blockSize <= keepFrom; idx++) {
-            if (table[idx] >= 0) {
-                pool.release(table[idx]);
-                table[idx] = -1;
-            }
-        }
-        dropScan = idx;
-    }
-
     /** Attaches the cached full blocks matching the prompt; called under the lock before publication. */
     int attachPrefixLocked(int[] prompt) {
-        int maxBlocks = prompt.length == 0 ? 0
-                : Math.min((prompt.length - 1) / blockSize, spec.contextLength() / blockSize);
-        ensureTableCapacity(maxBlocks);
-        long parent = PrefixHash.ROOT;
-        int attached = 0;
-        while (attached < maxBlocks) {
-            int from = attached * blockSize;
-            long hash = cache.chainHash(parent, prompt, from);
-            int block = pool.lookup(hash, parent, prompt, from);
-            if (block < 0) {
-                break;
-            }
-            pool.retain(block);
-            table[attached] = block;
-            chainHash[attached] = hash;
-            parent = hash;
-            attached++;
-        }
-        int positions = attached * blockSize;
+        int positions = blocks.attachPrefix(prompt) * blockSize;
         if (tokens.length < positions) {
             tokens = new int[positions];
         }
         System.arraycopy(prompt, 0, tokens, 0, positions);
         length = positions;
         reservedEnd = positions;
-        hashedBlocks = attached;
-        dropOutOfWindowLocked();
+        blocks.dropOutOfWindow(length);
         return positions;
     }
 
@@ -434,7 +339,7 @@ final class PagedSequence implements KvSequence {
                 if (cache.window > 0 && n > 0) {
                     int needFrom = Math.max(0, n - cache.window + 1);
                     for (int idx = needFrom / blockSize; idx <= (n - 1) / blockSize; idx++) {
-                        if (table[idx] < 0) {
+                        if (blocks.block(idx) < 0) {
                             throw new IllegalArgumentException("cannot truncate sequence " + id + " to " + n
                                     + ": positions from " + needFrom + " would be visible again but were already"
                                     + " dropped by the sliding window (" + cache.window + "); truncate to at least "
@@ -442,11 +347,9 @@ final class PagedSequence implements KvSequence {
                         }
                     }
                 }
-                releaseBlocksFromLocked(spec.blocksFor(n));
+                blocks.truncate(n, reservedEnd);
                 length = n;
                 reservedEnd = n;
-                hashedBlocks = Math.min(hashedBlocks, n / blockSize);
-                dropScan = Math.min(dropScan, n / blockSize); // blocks past n may be reallocated: rescan them
             } finally {
                 cache.lock.unlock();
             }
@@ -474,21 +377,9 @@ final class PagedSequence implements KvSequence {
     }
 
     private void resetLocked() {
-        releaseBlocksFromLocked(0);
+        blocks.truncate(0, reservedEnd);
         length = 0;
         reservedEnd = 0;
-        hashedBlocks = 0;
-        dropScan = 0;
-    }
-
-    private void releaseBlocksFromLocked(int firstIndex) {
-        int end = spec.blocksFor(reservedEnd);
-        for (int idx = firstIndex; idx < end; idx++) {
-            if (table[idx] >= 0) {
-                pool.release(table[idx]);
-                table[idx] = -1;
-            }
-        }
     }
 
     @Override
@@ -515,21 +406,10 @@ final class PagedSequence implements KvSequence {
 
     /** Makes this fresh sequence a copy-on-write twin of {@code parent}; under the lock. */
     void copyFromLocked(PagedSequence parent) {
-        int blocks = spec.blocksFor(parent.length);
-        ensureTableCapacity(blocks);
-        for (int idx = 0; idx < blocks; idx++) {
-            int block = parent.table[idx];
-            if (block >= 0) {
-                pool.retain(block);
-            }
-            table[idx] = block;
-        }
-        System.arraycopy(parent.chainHash, 0, chainHash, 0, parent.hashedBlocks);
+        blocks.copyFrom(parent.blocks, parent.length);
         tokens = Arrays.copyOf(parent.tokens, Math.max(64, parent.tokens.length));
         length = parent.length;
         reservedEnd = parent.length;
-        hashedBlocks = parent.hashedBlocks;
-        dropScan = parent.dropScan;
     }
 
     @Override
@@ -567,27 +447,9 @@ final class PagedSequence implements KvSequence {
         return !closed && !preempted && reservedEnd > 0;
     }
 
-    private int heldBlocksLocked() {
-        int held = 0;
-        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
-            if (table[idx] >= 0) {
-                held++;
-            }
-        }
-        return held;
-    }
-
     /** Whether preempting this sequence would return at least one block (one it alone references). */
     boolean wouldFreeBlocksLocked() {
-        if (!holdsBlocksLocked()) {
-            return false;
-        }
-        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
-            if (table[idx] >= 0 && pool.refCount(table[idx]) == 1) {
-                return true;
-            }
-        }
-        return false;
+        return holdsBlocksLocked() && blocks.holdsExclusiveBlock(reservedEnd);
     }
 
     boolean hasNoPendingReservationLocked() {
@@ -615,17 +477,8 @@ final class PagedSequence implements KvSequence {
     }
 
     SequenceInfo infoLocked(long nowNanos) {
-        int blocks = 0;
-        int shared = 0;
-        for (int idx = 0, end = spec.blocksFor(reservedEnd); idx < end; idx++) {
-            if (table[idx] >= 0) {
-                blocks++;
-                if (pool.refCount(table[idx]) > 1) {
-                    shared++;
-                }
-            }
-        }
-        return new SequenceInfo(id, length, blocks, shared, Duration.ofNanos(nowNanos - openedNanos));
+        return new SequenceInfo(id, length, blocks.heldBlocks(reservedEnd), blocks.sharedBlocks(reservedEnd),
+                Duration.ofNanos(nowNanos - openedNanos));
     }
 
     /** Adds this sequence's block references to {@code refs} after checking its own table. */
@@ -636,10 +489,7 @@ final class PagedSequence implements KvSequence {
         if (preempted && reservedEnd != 0) {
             throw new IllegalStateException("sequence " + id + " is preempted but holds positions");
         }
-        long keepFrom = cache.window == 0 ? 0 : (long) length - cache.window + 1;
-        int sinkBlocks = (cache.sinkTokens + blockSize - 1) / blockSize;
-        BlockTableAudit.count("sequence " + id, table, spec.blocksFor(reservedEnd),
-                idx -> cache.window > 0 && idx >= sinkBlocks && (long) (idx + 1) * blockSize <= keepFrom, refs);
+        blocks.countReferences("sequence " + id, length, reservedEnd, refs);
     }
 
     // ---------------------------------------------------------------- reading
@@ -663,7 +513,7 @@ final class PagedSequence implements KvSequence {
             if (position < 0 || position >= reservedEnd) {
                 throw notStored(position);
             }
-            int block = table[position / blockSize];
+            int block = blocks.block(position / blockSize);
             if (block < 0) {
                 throw droppedPosition(position);
             }
@@ -716,11 +566,11 @@ final class PagedSequence implements KvSequence {
             if (position < 0 || position >= reservedEnd) {
                 throw notStored(position);
             }
-            int missing = attention.firstMissing(table, position);
+            int missing = attention.firstMissing(blocks.entries(), position);
             if (missing >= 0) {
                 throw droppedPosition(missing);
             }
-            attention.attend(table, layer, position, queryHeads, q, qOff, out, outOff, headFrom, headTo, scratch);
+            attention.attend(blocks.entries(), layer, position, queryHeads, q, qOff, out, outOff, headFrom, headTo, scratch);
         } finally {
             endRead();
         }
@@ -749,12 +599,12 @@ final class PagedSequence implements KvSequence {
                 throw notStored(firstPosition < 0 ? firstPosition : Math.max(firstPosition, reservedEnd));
             }
             for (int position = firstPosition; position < firstPosition + count; position++) {
-                int missing = attention.firstMissing(table, position);
+                int missing = attention.firstMissing(blocks.entries(), position);
                 if (missing >= 0) {
                     throw droppedPosition(missing);
                 }
             }
-            attention.attendRun(table, layer, firstPosition, count, queryHeads, q, qOff, qStride, out, outOff,
+            attention.attendRun(blocks.entries(), layer, firstPosition, count, queryHeads, q, qOff, qStride, out, outOff,
                     outStride, headFrom, headTo, scratch);
         } finally {
             endRead();
